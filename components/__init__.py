@@ -1,0 +1,1 @@
+"""KubeGrid: a data grid and Spark on Kubernetes, as one Pulumi stack."""

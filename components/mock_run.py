@@ -1,0 +1,133 @@
+"""Runs the real Pulumi program under Pulumi's mock runtime, offline.
+
+Used by `kubegrid plan`, the tests and the benchmarks. Every registered
+resource is recorded with its type, logical name, parent and inputs. Values
+a cloud provider would compute (ARNs, ids, endpoints) come back as readable
+placeholders such as ``<known after apply: aws:eks/cluster:Cluster kubegrid.endpoint>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+from .plan_placeholders import computed_outputs, invoke_result
+
+PROJECT = "kubegrid"
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    parent: Optional[str]
+    inputs: dict[str, Any]
+    urn: str
+    custom: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "resources": [r.as_dict() for r in self.resources], "outputs": self.outputs}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
+        return outputs.get("id") or f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return invoke_result(args.token, args.args)
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks, run: ProgramRun):
+        super().__init__(mocks)
+        self.run = run
+        self._names: dict[str, str] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = _plain(pulumi_mocks.rpc.deserialize_properties(request.object))
+            self._names[response.urn] = request.name
+            self.run.resources.append(RecordedResource(
+                type=request.type, name=request.name, parent=self._names.get(request.parent),
+                inputs=inputs, urn=response.urn, custom=bool(request.custom)))
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-ready data; secrets show as "[secret]"."""
+    if isinstance(value, dict):
+        if value.get(pulumi_mocks.rpc._special_sig_key) == pulumi_mocks.rpc._special_secret_sig:
+            return "[secret]"
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {getattr(value, '_name', '?')}>"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the mock runtime turns every number into a float
+    return value
+
+
+def config_strings(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine passes it: structured values as JSON text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_program(config: Mapping[str, Any], stack: str, secret_keys: Sequence[str] = ()) -> ProgramRun:
+    """Runs components.program.main() for ``config`` and returns what it registered."""
+    from .program import main
+
+    run = ProgramRun(stack=stack)
+    mocks = _Mocks()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi_settings.reset_options()
+    pulumi_settings.set_root_resource(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
+                             monitor=_RecordingMonitor(mocks, run))
+    pulumi.runtime.set_all_config(config_strings(config), list(secret_keys))
+    try:
+        main()
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        root = pulumi_settings.get_root_resource()
+        run.outputs = loop.run_until_complete(_resolve(getattr(root, "outputs", {})))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return run
+
+
+async def _resolve(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        plain = await output.future()
+        resolved[key] = "[secret]" if await output.is_secret() else _plain(plain)
+    return resolved

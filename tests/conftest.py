@@ -1,0 +1,46 @@
+"""Shared fixtures: run the real program for any stack file under Pulumi's mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from components.mock_run import ProgramRun, run_program
+from components.spec import StackSpec, load_spec, read_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = ROOT / "stacks"
+STACK_NAMES = ("local", "dev", "staging", "prod")
+
+
+def stack_config(name: str) -> dict[str, Any]:
+    return read_stack_file(STACKS_DIR / f"Pulumi.{name}.yaml")
+
+
+def stack_spec(name: str) -> StackSpec:
+    return load_spec(stack_config(name), name)
+
+
+_RUNS: dict[str, ProgramRun] = {}
+
+
+@pytest.fixture
+def run_stack() -> Callable[..., ProgramRun]:
+    """run_stack("dev") runs a stack from stacks/ (cached per session);
+    run_stack(config=dict, name=...) runs any configuration."""
+
+    def run(name: str = "test", config: dict[str, Any] | None = None, secret_keys=()) -> ProgramRun:
+        if config is not None:
+            return run_program(config, name, secret_keys)
+        if name not in _RUNS:
+            _RUNS[name] = run_program(stack_config(name), name)
+        return _RUNS[name]
+
+    return run
+
+
+@pytest.fixture(params=STACK_NAMES)
+def each_stack(request) -> str:
+    return request.param
