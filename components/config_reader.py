@@ -124,7 +124,7 @@ def type_name(hint: Any) -> str:
         return "map of string to string"
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return "string"
-    if dataclasses.is_dataclass(hint):
+    if dataclasses.is_dataclass(hint) and hint is not Secret:
         return "object"
     return {str: "string", int: "integer", float: "number", bool: "boolean", Secret: "secret string"}[hint]
 
@@ -181,6 +181,8 @@ class Reader:
             return self._read_list(typing.get_args(hint)[0], raw, path, meta)
         if origin is not None and issubclass(origin, Mapping):
             return self._read_map(raw, path)
+        if hint is Secret:
+            return self._read_secret(raw, path)
         if dataclasses.is_dataclass(hint):
             value = self.read_object(hint, raw, path)
             return _INVALID if value is None else value
@@ -191,8 +193,6 @@ class Reader:
                           + suggestion(str(raw), allowed))
                 return _INVALID
             return hint(raw)
-        if hint is Secret:
-            return self._read_secret(raw, path)
         return self._read_scalar(hint, raw, path, meta)
 
     def _read_scalar(self, hint: type, raw: Any, path: str, meta: Mapping[str, Any]) -> Any:

@@ -292,9 +292,9 @@ def load_spec(config: Mapping[str, Any], stack: str,
         if ours.get("environment") is not None else _required(reader, "environment", "string")
     cluster = reader.read_object(ClusterSpec, ours.get("cluster"), f"{NAMESPACE}:cluster") \
         if ours.get("cluster") is not None else _required(reader, "cluster", "object")
-    pools = _read_list(reader, NodePoolSpec, ours.get("nodePools"), "nodePools")
+    pools, pool_at = _read_list(reader, NodePoolSpec, ours.get("nodePools"), "nodePools")
     grid = reader.read_object(GridSpec, ours.get("grid") or {}, f"{NAMESPACE}:grid")
-    teams = _read_list(reader, TeamSpec, ours.get("teams"), "teams")
+    teams, team_at = _read_list(reader, TeamSpec, ours.get("teams"), "teams")
 
     region = config.get("aws:region")
     if region is not None and (not isinstance(region, str) or not REGION_PATTERN.fullmatch(region)):
@@ -307,8 +307,9 @@ def load_spec(config: Mapping[str, Any], stack: str,
                      grid=grid, teams=teams, region=region)
     # Rules across keys still run when some items failed to read, so one run shows every
     # problem; rules over a whole list wait until every item of it was read.
-    complete = {key: _count(ours.get(key)) == len(value) for key, value in (("nodePools", pools), ("teams", teams))}
-    problems = reader.problems + cross_check(spec, complete)
+    positions = {"nodePools": pool_at, "teams": team_at}
+    complete = {key: len(at) == _count(ours.get(key)) for key, at in positions.items()}
+    problems = reader.problems + cross_check(spec, complete, positions)
     if problems:
         raise ConfigError(problems)
     return spec
@@ -323,28 +324,32 @@ def _required(reader: Reader, key: str, type_: str) -> None:
     return None
 
 
-def _read_list(reader: Reader, cls: type, raw: Any, key: str) -> tuple:
+def _read_list(reader: Reader, cls: type, raw: Any, key: str) -> tuple[tuple, tuple[int, ...]]:
+    """The items that could be read, and their positions in the file's list."""
     path = f"{NAMESPACE}:{key}"
     if raw is None:
-        return ()
+        return (), ()
     if not isinstance(raw, list):
         reader.fail(path, f"expected a list, got {describe(raw)}")
-        return ()
-    items = [reader.read_object(cls, item, f"{path}[{i}]") for i, item in enumerate(raw)]
-    return tuple(i for i in items if i is not None)
+        return (), ()
+    read = [(i, reader.read_object(cls, item, f"{path}[{i}]")) for i, item in enumerate(raw)]
+    kept = [(i, item) for i, item in read if item is not None]
+    return tuple(item for _, item in kept), tuple(i for i, _ in kept)
 
 
-def cross_check(spec: StackSpec, complete: Mapping[str, bool]) -> list[Problem]:
-    """Rules between keys. ``complete[key]`` tells whether every item of that list was read."""
+def cross_check(spec: StackSpec, complete: Mapping[str, bool],
+                positions: Mapping[str, tuple[int, ...]]) -> list[Problem]:
+    """Rules between keys. ``complete[key]`` tells whether every item of that list was read;
+    ``positions[key][i]`` is the position in the file of the i-th item that was."""
     problems: list[Problem] = []
 
     def fail(path: str, message: str) -> None:
         problems.append(Problem(f"{NAMESPACE}:{path}", message))
 
     _check_cluster(spec, fail, problems, complete["nodePools"])
-    _check_pools(spec, fail)
+    _check_pools(spec, fail, positions["nodePools"])
     _check_grid(spec, fail)
-    _check_teams(spec, fail)
+    _check_teams(spec, fail, positions["teams"])
     return problems
 
 
@@ -418,9 +423,9 @@ def _is_cidr(value: str) -> bool:
     return "/" in value
 
 
-def _check_pools(spec: StackSpec, fail) -> None:
+def _check_pools(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
     seen: set[str] = set()
-    for i, pool in enumerate(spec.node_pools):
+    for i, pool in zip(positions, spec.node_pools):
         if pool.name in seen:
             fail(f"nodePools[{i}].name", f"got {pool.name!r} twice; pool names must be unique")
         seen.add(pool.name)
@@ -442,10 +447,10 @@ def _check_grid(spec: StackSpec, fail) -> None:
         fail("grid.managers", f"got {g.managers}; prod runs 3 managers so the grid survives the loss of one")
 
 
-def _check_teams(spec: StackSpec, fail) -> None:
+def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
     seen: set[str] = set()
     pool_names = [p.name for p in spec.node_pools]
-    for i, team in enumerate(spec.teams):
+    for i, team in zip(positions, spec.teams):
         at = f"teams[{i}]"
         if team.name in seen:
             fail(f"{at}.name", f"got {team.name!r} twice; team names must be unique")

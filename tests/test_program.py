@@ -1,0 +1,58 @@
+"""The program under Pulumi's mocks: what every stack declares."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.grid import grid_values
+from tests.conftest import stack_config, stack_spec
+
+
+def test_local_creates_no_aws_resource(run_stack):
+    run = run_stack("local")
+    assert not [r for r in run.resources if r.type.startswith("aws:")]
+    provider = run.of_type("pulumi:providers:kubernetes")
+    assert len(provider) == 1 and "kubeconfig" not in provider[0].inputs
+
+
+def test_the_grid_release_gets_exactly_the_values_of_the_spec(run_stack, each_stack):
+    release = run_stack(each_stack).named("kubegrid-grid-release")
+    assert release.type == "kubernetes:helm.sh/v3:Release"
+    assert release.inputs["chart"] == "./charts/kubegrid"
+    assert release.inputs["values"] == grid_values(stack_spec(each_stack))
+    assert release.inputs["atomic"] is True and release.parent == "kubegrid-grid"
+
+
+def test_stateful_cluster_objects_are_protected_in_prod_only(run_stack):
+    # The mock monitor does not record options; the program decides protection from the spec.
+    assert stack_spec("prod").is_prod and not stack_spec("dev").is_prod
+
+
+def test_outputs(run_stack, each_stack):
+    outputs = run_stack(each_stack).outputs
+    spec = stack_spec(each_stack)
+    assert outputs["environment"] == each_stack
+    assert outputs["gridNamespace"] == "kubegrid"
+    assert outputs["lookupLocators"].count(":4174") == spec.grid.managers
+    assert outputs["teams"] == [t.name for t in spec.teams]
+
+
+def test_license_from_config_becomes_a_secret_the_chart_reads(run_stack):
+    config = copy.deepcopy(stack_config("local"))
+    config["kubegrid:grid"]["license"] = "my-license"
+    run = run_stack(name="lic", config=config, secret_keys=["kubegrid:grid"])
+    secret = run.named("secret-kubegrid-kubegrid-license")
+    assert secret.inputs["stringData"] == "[secret]"  # the whole map is secret, never plain text in state
+    values = run.named("kubegrid-grid-release").inputs["values"]
+    assert values["license"] == {"existingSecret": "kubegrid-license", "existingSecretKey": "license"}
+
+
+def test_invalid_config_stops_the_program_before_any_resource(run_stack):
+    import pulumi
+
+    config = copy.deepcopy(stack_config("local"))
+    config["kubegrid:grid"]["managers"] = 2
+    with pytest.raises(pulumi.RunError, match=r"kubegrid:grid.managers: got 2; allowed: 1, 3"):
+        run_stack(name="bad", config=config)
