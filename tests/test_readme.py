@@ -1,0 +1,24 @@
+"""The README's commands are the ones CI and users run."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def quick_start_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_quick_start_is_exactly_two_commands():
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    assert "pip install -e '.[test]'" in commands[0] and "kubegrid plan" in commands[0]
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert quick_start_commands()[1] in ci
