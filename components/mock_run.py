@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -100,9 +100,12 @@ def config_strings(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run_program(config: Mapping[str, Any], stack: str, secret_keys: Sequence[str] = ()) -> ProgramRun:
-    """Runs components.program.main() for ``config`` and returns what it registered."""
-    from .program import main
+def run_program(config: Mapping[str, Any], stack: str, secret_keys: Sequence[str] = (),
+                program: Optional[Callable[[], None]] = None) -> ProgramRun:
+    """Runs ``program`` (KubeGrid's, components.program.main, unless given) for
+    ``config`` and returns what it registered."""
+    if program is None:
+        from .program import main as program
 
     run = ProgramRun(stack=stack)
     mocks = _Mocks()
@@ -114,7 +117,7 @@ def run_program(config: Mapping[str, Any], stack: str, secret_keys: Sequence[str
                              monitor=_RecordingMonitor(mocks, run))
     pulumi.runtime.set_all_config(config_strings(config), list(secret_keys))
     try:
-        main()
+        program()
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         root = pulumi_settings.get_root_resource()
         run.outputs = loop.run_until_complete(_resolve(getattr(root, "outputs", {})))
