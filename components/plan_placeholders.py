@@ -52,4 +52,32 @@ def invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "aws:index/getRegion:getRegion":
         return {"name": args.get("name") or "<region>", "region": args.get("region") or "<region>", "id": "<region>"}
+    if token == "aws:eks/getAddonVersion:getAddonVersion":
+        addon, version = args.get("addonName"), args.get("kubernetesVersion")
+        return {"addonName": addon, "kubernetesVersion": version, "id": addon,
+                "version": f"<known at deploy: default {addon} version for Kubernetes {version}>"}
+    if token == "aws:iam/getSessionContext:getSessionContext":
+        arn = args.get("arn") or ""
+        return {"arn": arn, "id": arn, "issuerArn": arn, "issuerId": "PLAN", "issuerName": "plan", "sessionName": ""}
     return {}
+
+
+# AWS resources of mode eks (components/aws): the values the program reads back.
+def _unknown(prop: str) -> _Builder:
+    return lambda type_, name, inputs: unknown(type_, name, prop)
+
+
+computed("aws:eks/cluster:Cluster",
+         endpoint=lambda t, n, i: "https://" + unknown(t, n, "endpoint"),
+         certificateAuthority=lambda t, n, i: {"data": unknown(t, n, "certificateAuthority.data")},
+         identities=lambda t, n, i: [{"oidcs": [{"issuer": unknown(t, n, "identities[0].oidcs[0].issuer")}]}],
+         clusterId=_unknown("clusterId"), platformVersion=_unknown("platformVersion"), status=_unknown("status"))
+computed("aws:eks/nodeGroup:NodeGroup",
+         nodeGroupName=_unknown("nodeGroupName"), status=_unknown("status"),
+         resources=lambda t, n, i: [{"autoscalingGroups": [{"name": unknown(t, n, "autoScalingGroup.name")}]}])
+computed("aws:ec2/launchTemplate:LaunchTemplate",
+         latestVersion=_unknown("latestVersion"), defaultVersion=_unknown("defaultVersion"))
+computed("aws:kms/key:Key", keyId=_unknown("keyId"))
+computed("aws:eks/addon:Addon", addonVersion=_unknown("addonVersion"))
+computed("aws:eks/accessEntry:AccessEntry", accessEntryArn=_unknown("accessEntryArn"))
+computed("aws:eks/podIdentityAssociation:PodIdentityAssociation", associationId=_unknown("associationId"))

@@ -23,7 +23,8 @@ from .instance_types import FAMILIES, SHAPES, Arch
 
 NAMESPACE = "kubegrid"
 DNS_HINT = "a DNS label: lower-case letters, digits and '-', at most 63 characters, starting and ending alphanumeric"
-ARN_PATTERN = r"arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+"
+# EKS access entries take IAM roles and users, not STS session ARNs.
+ARN_PATTERN = r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+"
 KUBERNETES_VERSION = r"1\.(29|3[0-7])"
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 GRID_CLIENT_LABEL = "kubegrid.io/grid-client"
@@ -109,6 +110,7 @@ class ClusterSpec:
                                                  pattern=r"subnet-[0-9a-f]{8,17}", pattern_hint="a subnet id such as \"subnet-0abc12345def67890\"")
     public_endpoint: bool = setting("publicEndpoint", "mode `eks`: expose the API server endpoint publicly (the private endpoint is always on). Must be false in prod.", default=False)
     public_access_cidrs: tuple[str, ...] = setting("publicAccessCidrs", "With `publicEndpoint`: the CIDRs allowed to reach the public endpoint. `0.0.0.0/0` only if listed here explicitly.", default=())
+    private_access_cidrs: tuple[str, ...] = setting("privateAccessCidrs", "mode `eks`: CIDRs (VPN, peered networks, bastion subnets) allowed to reach the private API endpoint on port 443; the nodes always can. A stack without a public endpoint is run (`pulumi up`) from one of these networks.", default=())
     admin_principals: tuple[str, ...] = setting("adminPrincipals", "mode `eks`: IAM role or user ARNs given cluster-admin through access entries.", default=(),
                                                 pattern=ARN_PATTERN, pattern_hint="an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/platform-admin\"")
 
@@ -384,6 +386,9 @@ def _check_cluster(spec: StackSpec, fail, problems: list[Problem], pools_complet
         for i, cidr in enumerate(c.public_access_cidrs):
             if not _is_cidr(cidr):
                 fail(f"cluster.publicAccessCidrs[{i}]", f"got {cidr!r}; expected an IPv4 CIDR such as \"203.0.113.0/24\"")
+        for i, cidr in enumerate(c.private_access_cidrs):
+            if not _is_cidr(cidr):
+                fail(f"cluster.privateAccessCidrs[{i}]", f"got {cidr!r}; expected an IPv4 CIDR such as \"10.100.0.0/16\"")
         if spec.is_prod and c.public_endpoint:
             fail("cluster.publicEndpoint", "got true; prod keeps the API server private (reach it through a VPN, bastion or peered network)")
         if not pools_complete:
@@ -395,7 +400,8 @@ def _check_cluster(spec: StackSpec, fail, problems: list[Problem], pools_complet
     else:
         eks_only = {"zones": c.zones, "vpcId": c.vpc_id, "privateSubnetIds": c.private_subnet_ids,
                     "publicSubnetIds": c.public_subnet_ids, "publicEndpoint": c.public_endpoint,
-                    "publicAccessCidrs": c.public_access_cidrs, "adminPrincipals": c.admin_principals}
+                    "publicAccessCidrs": c.public_access_cidrs, "privateAccessCidrs": c.private_access_cidrs,
+                    "adminPrincipals": c.admin_principals}
         for key, value in eks_only.items():
             if value:
                 fail(f"cluster.{key}", f"got {describe(value) if not isinstance(value, tuple) else list(value)}; only applies when mode is eks")

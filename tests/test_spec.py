@@ -380,3 +380,11 @@ def test_spec_is_immutable():
         spec.grid.partitions = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
         spec.node_pools[0].labels["x"] = "y"  # type: ignore[index]
+
+
+def test_sts_session_arns_are_refused_as_principals():
+    config = dev()
+    config["kubegrid:cluster"]["adminPrincipals"] = ["arn:aws:sts::111122223333:assumed-role/admin/alice"]
+    assert messages(config) == [
+        "kubegrid:cluster.adminPrincipals[0]: got 'arn:aws:sts::111122223333:assumed-role/admin/alice'; expected an "
+        'IAM role or user ARN such as "arn:aws:iam::123456789012:role/platform-admin"']

@@ -1,0 +1,232 @@
+"""Restricted Pod Security, ServiceAccounts and tokens, RBAC, the license,
+and NetworkPolicies."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+GRID_WRITABLE = {"/opt/gigaspaces/work", "/opt/gigaspaces/logs", "/tmp"}
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def test_every_pod_meets_the_restricted_profile(rendered: Any, kit: Any) -> None:
+    for name, spec in kit.iter_pod_specs(rendered):
+        assert kit.restricted_violations(spec) == [], name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["runAsUser"] > 10000
+
+
+def test_the_restricted_check_catches_violations(kit: Any) -> None:
+    spec = json.loads(json.dumps(kit.pod_spec(kit.render_scenario("minimal").get("StatefulSet", "kubegrid-partition-1"))))
+    c = spec["containers"][0]
+    c["securityContext"]["allowPrivilegeEscalation"] = True
+    c["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
+    spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    problems = kit.restricted_violations(spec)
+    assert any("allowPrivilegeEscalation" in p for p in problems)
+    assert any("capabilities not dropped" in p for p in problems)
+    assert any("adds capabilities" in p for p in problems)
+    assert any("hostPath" in p for p in problems)
+
+
+def test_grid_containers_write_only_to_volumes(rendered: Any, kit: Any) -> None:
+    for obj in rendered.of_kind("StatefulSet"):
+        spec = kit.pod_spec(obj)
+        volumes = {v["name"] for v in spec["volumes"]} | {
+            t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])
+        }
+        (c,) = spec["containers"]
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        assert GRID_WRITABLE <= set(mounts), obj["metadata"]["name"]
+        for path in GRID_WRITABLE:
+            assert mounts[path]["name"] in volumes
+            assert not mounts[path].get("readOnly", False)
+
+
+def test_service_accounts_do_not_automount_tokens(rendered: Any) -> None:
+    accounts = rendered.of_kind("ServiceAccount")
+    assert {a["metadata"]["name"] for a in accounts} >= {"kubegrid", "kubegrid-management"}
+    for account in accounts:
+        assert account["automountServiceAccountToken"] is False
+
+
+def _token_volume(spec: dict[str, Any]) -> dict[str, Any] | None:
+    for v in spec.get("volumes", []):
+        for source in v.get("projected", {}).get("sources", []):
+            if "serviceAccountToken" in source:
+                return v
+    return None
+
+
+def test_api_token_only_where_the_api_is_used(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+    users = {"StatefulSet/kubegrid-management", "Deployment/kubegrid-zeppelin"}
+    for obj in rendered.workloads():
+        key = f"{obj['kind']}/{obj['metadata']['name']}"
+        spec = kit.pod_spec(obj)
+        assert spec["automountServiceAccountToken"] is False, key
+        assert spec.get("serviceAccountName"), key
+        volume = _token_volume(spec)
+        mounted = any(m["mountPath"] == TOKEN_PATH for c in spec["containers"] for m in c.get("volumeMounts", []))
+        if key in users:
+            assert volume is not None and mounted, key
+            token = next(s for s in volume["projected"]["sources"] if "serviceAccountToken" in s)
+            assert token["serviceAccountToken"]["expirationSeconds"] == values["serviceAccount"]["tokenExpirationSeconds"]
+        else:
+            assert volume is None and not mounted, key
+    data_accounts = {kit.pod_spec(s)["serviceAccountName"] for s in rendered.partition_sets()}
+    assert data_accounts == {"kubegrid"}
+    bound = {b["subjects"][0]["name"] for b in rendered.of_kind("RoleBinding")}
+    assert "kubegrid" not in bound  # the data pods' account has no permissions at all
+
+
+def test_rbac_is_namespaced_and_minimal(rendered: Any) -> None:
+    assert rendered.of_kind("ClusterRole") == []
+    assert rendered.of_kind("ClusterRoleBinding") == []
+    for role in rendered.of_kind("Role"):
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule[field], role["metadata"]["name"]
+            assert "secrets" not in rule["resources"]
+            assert not {"bind", "escalate", "impersonate"} & set(rule["verbs"])
+    mgmt = rendered.get("Role", "kubegrid-management")
+    for rule in mgmt["rules"]:
+        assert set(rule["verbs"]) == {"get", "list", "watch"}
+    binding = rendered.get("RoleBinding", "kubegrid-management")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kubegrid-management"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kubegrid-management", "namespace": "kubegrid"}]
+
+
+def test_license_comes_from_a_secret(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+    lic = values["license"]
+    secret_name = lic["existingSecret"] or "kubegrid-license"
+    for obj in rendered.workloads():
+        if obj["kind"] == "Pod":
+            continue
+        for c in kit.pod_spec(obj)["containers"]:
+            env = kit.env_of(c)
+            assert env["GS_LICENSE"] == {
+                "name": "GS_LICENSE",
+                "valueFrom": {"secretKeyRef": {"name": secret_name, "key": lic["existingSecretKey"]}},
+            }
+            assert not any(a.startswith("license=") for a in c.get("args", []))
+    created = rendered.find("Secret", "kubegrid-license")
+    if lic["existingSecret"]:
+        assert rendered.of_kind("Secret") == []
+    else:
+        assert created is not None
+        assert base64.b64decode(created["data"][lic["existingSecretKey"]]).decode() == lic["value"]
+
+
+def test_license_text_appears_nowhere_in_plain_text(render: Any) -> None:
+    text = "Product=XAP;Version=16.4;Type=ENTERPRISE;Customer=ACME;Hash=abc123"
+    out = render({"license": {"value": text}, "zeppelin": {"enabled": True}})
+    for obj in out.objects:
+        assert text not in json.dumps(obj), f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def test_license_change_rolls_the_pods(render: Any, kit: Any) -> None:
+    def checksum(values: dict[str, Any]) -> str:
+        sts = render(values).get("StatefulSet", "kubegrid-partition-1")
+        return sts["spec"]["template"]["metadata"]["annotations"]["checksum/license"]
+
+    assert checksum({"license": {"value": "tryme"}}) != checksum({"license": {"value": "other"}})
+    sts = render({"license": {"existingSecret": "mine"}}).get("StatefulSet", "kubegrid-partition-1")
+    assert "checksum/license" not in sts["spec"]["template"]["metadata"].get("annotations", {})
+
+
+# ---------------------------------------------------------------- NetworkPolicies
+
+
+def _policies_for(rendered: Any, labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in rendered.of_kind("NetworkPolicy")
+        if all(labels.get(k) == v for k, v in p["spec"]["podSelector"]["matchLabels"].items())
+    ]
+
+
+def test_every_pod_is_selected_by_a_network_policy(rendered: Any, kit: Any) -> None:
+    for obj in rendered.workloads():
+        policies = _policies_for(rendered, kit.pod_labels(obj))
+        assert policies, f"{obj['kind']}/{obj['metadata']['name']} has no NetworkPolicy"
+        for p in policies:
+            assert p["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def _port_set(rule: dict[str, Any]) -> set[tuple[int, int]]:
+    return {(p["port"], p.get("endPort", p["port"])) for p in rule.get("ports", [])}
+
+
+GRID_PODS = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "kubegrid", "app.kubernetes.io/instance": "kubegrid"}}}
+CLIENT_NAMESPACES = {"namespaceSelector": {"matchLabels": {"kubegrid.io/grid-client": "true"}}}
+
+
+def _allowed_sources(policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
+    sources = []
+    for rule in policy["spec"]["ingress"]:
+        if any(lo <= port <= hi for lo, hi in _port_set(rule)):
+            sources.extend(rule["from"])
+    return sources
+
+
+def test_management_ports_open_only_to_the_grid_and_its_clients(rendered: Any, values: dict[str, Any]) -> None:
+    policy = rendered.get("NetworkPolicy", "kubegrid-management")
+    managers = {"podSelector": {"matchLabels": {**GRID_PODS["podSelector"]["matchLabels"], "app.kubernetes.io/component": "management"}}}
+    for port in (4174, 8200, 8299):
+        assert _allowed_sources(policy, port) == [GRID_PODS, CLIENT_NAMESPACES], port
+    rest = _allowed_sources(policy, 8090)
+    assert rest[:2] == [GRID_PODS, CLIENT_NAMESPACES]
+    if values["ingress"]["enabled"]:
+        assert rest[2:] == [{"namespaceSelector": values["ingress"]["controllerNamespaceSelector"]}]
+    else:
+        assert rest[2:] == []
+    assert _allowed_sources(policy, 2181) == [GRID_PODS]
+    for port in (2888, 3888):
+        assert _allowed_sources(policy, port) == [managers]
+    assert _allowed_sources(policy, 22) == []
+
+
+def test_data_ports_open_only_to_the_grid_and_its_clients(rendered: Any, values: dict[str, Any]) -> None:
+    policy = rendered.get("NetworkPolicy", "kubegrid-partition")
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "partition"
+    assert _allowed_sources(policy, 8200) == [GRID_PODS, CLIENT_NAMESPACES]
+    assert _allowed_sources(policy, 8089) == []
+    if values["metrics"]["enabled"]:
+        assert _allowed_sources(policy, values["metrics"]["port"]) == [{"namespaceSelector": values["metrics"]["namespaceSelector"]}]
+
+
+def test_egress_allows_dns(rendered: Any) -> None:
+    for policy in rendered.of_kind("NetworkPolicy"):
+        dns = [r for r in policy["spec"]["egress"] if {53} <= {p["port"] for p in r.get("ports", [])}]
+        assert dns, policy["metadata"]["name"]
+        assert {p["protocol"] for p in dns[0]["ports"]} == {"UDP", "TCP"}
+        assert dns[0]["to"] == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+        assert {} not in policy["spec"]["egress"]  # no open egress unless asked for
+
+
+def test_external_egress_is_opt_in(render: Any) -> None:
+    out = render({"networkPolicy": {"allowExternalEgress": True}})
+    assert {} in out.get("NetworkPolicy", "kubegrid-partition")["spec"]["egress"]
+
+
+def test_grid_client_label_is_configurable(render: Any) -> None:
+    out = render({"gridClients": {"namespaceLabel": "example.com/reads-grid"}})
+    rule = out.get("NetworkPolicy", "kubegrid-partition")["spec"]["ingress"][0]
+    assert {"namespaceSelector": {"matchLabels": {"example.com/reads-grid": "true"}}} in rule["from"]
+
+
+@pytest.mark.parametrize("zeppelin", [False, True])
+def test_network_policies_can_be_disabled(render: Any, zeppelin: bool) -> None:
+    out = render({"networkPolicy": {"enabled": False}, "zeppelin": {"enabled": zeppelin}})
+    assert out.of_kind("NetworkPolicy") == []
