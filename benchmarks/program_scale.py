@@ -11,73 +11,90 @@ milliseconds per resource, peak memory and the KubeGrid/baseline ratio.
 
 from __future__ import annotations
 
+import importlib
 import json
-import resource
-import subprocess
+import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scale_stacks import scaled_config, sizes  # noqa: E402
+from benchmarks.scale_stacks import in_child, peak_mib, print_header, run_script, scaled_config, sizes  # noqa: E402
 
 
 def measure(teams: int, partitions: int, which: str) -> dict:
-    """Runs one measurement in this process (called in a child process)."""
+    """Runs one measurement in this process (called in a child process).
+
+    Each side runs once untimed first, so module imports and other one-off
+    start-up work stay out of the figures, which are about growth.
+    """
     import pulumi
 
     from components.mock_run import run_program
 
-    import components.program  # noqa: F401 - imports are start-up, not growth; keep them out of the clock
-
     config = scaled_config(teams, partitions)
+    recorded = run_program(config, "bench").resources  # warm-up, and what the baseline replays
+
+    classes = [sdk_class(r.type) if r.custom else None for r in recorded]
+
+    def bare() -> None:
+        # The same resources through the same SDK classes, declared flat: no spec,
+        # no components' logic, no manifest functions.
+        for r, cls in zip(recorded, classes):
+            if cls is None:
+                pulumi.ComponentResource(r.type, r.name)
+            else:
+                cls(r.name, **{snake(k): v for k, v in r.inputs.items()})
+
     if which == "kubegrid":
         start = time.perf_counter()
         run = run_program(config, "bench")
-        seconds = time.perf_counter() - start
     else:
-        recorded = run_program(config, "bench").resources  # what to replay, not timed
-
-        def bare() -> None:
-            by_name: dict[str, pulumi.Resource] = {}
-            for r in recorded:
-                if r.custom:
-                    by_name[r.name] = pulumi.CustomResource(r.type, r.name, dict(r.inputs))
-                else:
-                    by_name[r.name] = pulumi.ComponentResource(r.type, r.name)
-
+        replayed = run_program({}, "baseline", program=bare).resources
+        if sorted(_key(r) for r in replayed) != sorted(_key(r) for r in recorded):
+            raise SystemExit("the baseline did not register the same resources with the same inputs")
         start = time.perf_counter()
         run = run_program({}, "baseline", program=bare)
-        seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"resources": len(run.resources), "seconds": seconds, "peak_mib": peak_mib}
+    seconds = time.perf_counter() - start
+    return {"resources": len(run.resources), "seconds": seconds, "peak_mib": peak_mib()}
 
 
-def child(teams: int, partitions: int, which: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(teams), str(partitions), which],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def _key(r) -> tuple[str, str, str]:
+    return r.type, r.name, json.dumps(r.inputs, sort_keys=True, default=str)
 
 
-def main() -> int:
+def sdk_class(token: str) -> type:
+    """The Python SDK class of a type token: aws:ec2/vpc:Vpc -> pulumi_aws.ec2.Vpc."""
+    package, module, kind = token.split(":")
+    if package == "pulumi":  # pulumi:providers:kubernetes
+        return importlib.import_module(f"pulumi_{kind}").Provider
+    root = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}[package]
+    path = module.split("/")[0] if package == "aws" else module.replace(".k8s.io", "").replace(
+        "rbac.authorization", "rbac").replace("helm.sh", "helm")
+    path = path.replace("/", ".")
+    if package == "kubernetes" and path.startswith(("v1", "v2")):
+        path = f"core.{path}"
+    return getattr(importlib.import_module(f"{root}.{path}"), kind)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def table() -> None:
     print("Pulumi program under the mock runtime (each run in a fresh process)\n")
     header = f"{'teams':>5} {'parts':>5} {'resources':>9} {'kubegrid s':>10} {'ms/res':>7} {'peak MiB':>8} " \
              f"{'baseline s':>10} {'ms/res':>7} {'ratio':>6}"
-    print(header)
-    print("-" * len(header))
+    print_header(header)
     for teams, partitions in sizes():
-        ours = child(teams, partitions, "kubegrid")
-        base = child(teams, partitions, "baseline")
+        ours = in_child(__file__, teams, partitions, "kubegrid")
+        base = in_child(__file__, teams, partitions, "baseline")
         n = ours["resources"]
         print(f"{teams:>5} {partitions:>5} {n:>9} {ours['seconds']:>10.2f} {1000 * ours['seconds'] / n:>7.2f} "
               f"{ours['peak_mib']:>8.0f} {base['seconds']:>10.2f} {1000 * base['seconds'] / base['resources']:>7.2f} "
               f"{ours['seconds'] / base['seconds']:>6.2f}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        print(json.dumps(measure(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
-        sys.exit(0)
-    sys.exit(main())
+    sys.exit(run_script(measure, table))

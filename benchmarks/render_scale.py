@@ -8,16 +8,13 @@ object and peak memory.
 
 from __future__ import annotations
 
-import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scale_stacks import scaled_config, sizes  # noqa: E402
+from benchmarks.scale_stacks import in_child, peak_mib, print_header, run_script, scaled_config, sizes  # noqa: E402
 
 
 def measure(teams: int, partitions: int, which: str) -> dict:
@@ -34,34 +31,22 @@ def measure(teams: int, partitions: int, which: str) -> dict:
         objects = render_chart(grid_values(spec), spec.grid.namespace)
         text = ""
     seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"objects": len(objects), "seconds": seconds, "peak_mib": peak_mib, "bytes": len(text)}
+    return {"objects": len(objects), "seconds": seconds, "peak_mib": peak_mib(), "bytes": len(text)}
 
 
-def child(teams: int, partitions: int, which: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(teams), str(partitions), which],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def main() -> int:
+def table() -> None:
     print("kubegrid render (whole stack) and the chart's Helm render alone (each run in a fresh process)\n")
     header = (f"{'teams':>5} {'parts':>5} {'objects':>7} {'render s':>8} {'ms/obj':>7} {'peak MiB':>8} "
               f"{'chart objs':>10} {'helm s':>7} {'ms/obj':>7} {'peak MiB':>8}")
-    print(header)
-    print("-" * len(header))
+    print_header(header)
     for teams, partitions in sizes():
-        whole = child(teams, partitions, "render")
-        chart = child(teams, partitions, "chart")
+        whole = in_child(__file__, teams, partitions, "render")
+        chart = in_child(__file__, teams, partitions, "chart")
         print(f"{teams:>5} {partitions:>5} {whole['objects']:>7} {whole['seconds']:>8.2f} "
               f"{1000 * whole['seconds'] / whole['objects']:>7.2f} {whole['peak_mib']:>8.0f} "
               f"{chart['objects']:>10} {chart['seconds']:>7.2f} {1000 * chart['seconds'] / chart['objects']:>7.2f} "
               f"{chart['peak_mib']:>8.0f}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        print(json.dumps(measure(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
-        sys.exit(0)
-    sys.exit(main())
+    sys.exit(run_script(measure, table))

@@ -1,10 +1,15 @@
-"""Stack configurations of growing size, generated from the dev stack (shared by the benchmarks)."""
+"""What the benchmarks share: stacks of growing size generated from the dev stack, and
+running each measurement in a fresh process."""
 
 from __future__ import annotations
 
 import copy
+import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -29,3 +34,30 @@ def scaled_config(teams: int, partitions: int) -> dict[str, Any]:
 def sizes() -> list[tuple[int, int]]:
     """The teams sweep at one partition, then the partitions sweep at one team."""
     return [(t, 1) for t in TEAM_COUNTS] + [(1, p) for p in PARTITION_COUNTS if p != 1]
+
+
+def in_child(script: str, teams: int, partitions: int, which: str) -> dict[str, Any]:
+    """Runs ``script --one TEAMS PARTITIONS WHICH`` in a fresh process (so peak memory is
+    its own) and returns the JSON it prints last."""
+    out = subprocess.run([sys.executable, script, "--one", str(teams), str(partitions), which],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_script(measure: Callable[[int, int, str], dict[str, Any]], table: Callable[[], None]) -> int:
+    """A benchmark's entry point: one measurement when called with --one, else the table."""
+    if len(sys.argv) == 5 and sys.argv[1] == "--one":
+        print(json.dumps(measure(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+    else:
+        table()
+    return 0
+
+
+def print_header(header: str) -> None:
+    print(header)
+    print("-" * len(header))
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
