@@ -8,9 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from .grid import grid_namespace
+from .spark import spark_objects
 from .spec import StackSpec
-from .tenancy import team_objects
+from .tenancy import namespace_objects
 
 
 def cluster_objects(spec: StackSpec) -> list[dict[str, Any]]:
-    return [grid_namespace(spec), *team_objects(spec)]
+    """The grid namespace, then each team's namespace objects and Spark objects."""
+    objects = [grid_namespace(spec)]
+    for team in spec.teams:
+        objects += namespace_objects(spec, team) + spark_objects(spec, team)
+    return objects

@@ -57,7 +57,7 @@ def test_rendered_release_is_exactly_what_is_applied(run_stack):
 
 def test_pod_identity_role_for_the_autoscaler_service_account(run_detailed):
     run = run_detailed(config_of("prod"), "prod")
-    (association,) = run.run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    (association,) = children(run.run, "kubegrid-autoscaler", "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert association.inputs["namespace"] == "kube-system"
     assert association.inputs["serviceAccount"] == "cluster-autoscaler"
     assert association.inputs["clusterName"] == "kubegrid-prod"
