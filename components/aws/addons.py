@@ -9,9 +9,15 @@ in the same `pulumi up`, and no hand-kept version table goes stale.
 Order: the networking add-ons (vpc-cni, kube-proxy) and the Pod Identity
 agent go in before any node, so nodes join with the managed CNI; CoreDNS and
 the EBS CSI driver need nodes to run on, so they go in after the node pools.
+
+Configuration: the VPC CNI runs with network policy enforcement on (its node
+agent), so the grid's and the teams' NetworkPolicies take effect; without it
+EKS accepts NetworkPolicies and silently ignores them.
 """
 
 from __future__ import annotations
+
+import json
 
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -31,6 +37,8 @@ BEFORE_NODES = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT)
 AFTER_NODES = (COREDNS, EBS_CSI_DRIVER)
 EBS_CSI_NAMESPACE = "kube-system"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+# Add-on configuration (each add-on's `describe-addon-configuration` schema).
+CONFIGURATION = {VPC_CNI: {"enableNetworkPolicy": "true"}}
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 addon_name=addon,
                 addon_version=version.version,
+                configuration_values=json.dumps(CONFIGURATION[addon]) if addon in CONFIGURATION else None,
                 # The stack owns the add-ons' configuration: take over the self-managed
                 # copies EKS installs at creation, and undo hand edits on update.
                 resolve_conflicts_on_create="OVERWRITE",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.aws.support import config_of, policy
 
 ADDON = "aws:eks/addon:Addon"
@@ -18,6 +20,13 @@ def test_the_five_managed_addons_at_the_default_version_for_the_cluster(run_stac
         assert inputs["clusterName"] == "kubegrid-prod"
         assert inputs["addonVersion"] == f"<known at deploy: default {name} version for Kubernetes 1.34>"
         assert inputs["resolveConflictsOnCreate"] == "OVERWRITE" and inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+
+
+def test_vpc_cni_enforces_network_policies_and_the_others_keep_their_defaults(run_stack):
+    for stack in ("dev", "prod"):
+        found = addons(run_stack(stack))
+        assert json.loads(found["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+        assert all("configurationValues" not in a for n, a in found.items() if n != "vpc-cni")
 
 
 def test_ebs_csi_driver_has_its_pod_identity_role(run_stack):
