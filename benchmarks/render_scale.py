@@ -1,7 +1,8 @@
 """How `kubegrid render` grows with teams and partitions, and the chart's Helm render alone.
 
-Each measurement runs in a fresh process. Prints objects, wall time, time per
-object and peak memory.
+Each measurement runs in a fresh process, once untimed to warm up, then the
+median of a few timed runs. Prints objects, wall time, time per object and
+peak memory.
 
     venv/bin/python benchmarks/render_scale.py
 """
@@ -9,12 +10,12 @@ object and peak memory.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scale_stacks import in_child, peak_mib, print_header, run_script, scaled_config, sizes  # noqa: E402
+from benchmarks.scale_stacks import (in_child, median_seconds, peak_mib, print_header, repeats_for,  # noqa: E402
+                                     run_script, scaled_config, sizes)
 
 
 def measure(teams: int, partitions: int, which: str) -> dict:
@@ -23,15 +24,17 @@ def measure(teams: int, partitions: int, which: str) -> dict:
     from components.spec import load_spec
 
     spec = load_spec(scaled_config(teams, partitions), "bench")
-    start = time.perf_counter()
-    if which == "render":
-        objects = render_stack(spec).objects
-        text = "---\n".join(to_yaml(r) for r in objects)  # what `kubegrid render` prints
-    else:
-        objects = render_chart(grid_values(spec), spec.grid.namespace)
-        text = ""
-    seconds = time.perf_counter() - start
-    return {"objects": len(objects), "seconds": seconds, "peak_mib": peak_mib(), "bytes": len(text)}
+
+    def work() -> tuple[int, int]:
+        if which == "render":
+            objects = render_stack(spec).objects
+            return len(objects), len("---\n".join(to_yaml(r) for r in objects))  # what `kubegrid render` prints
+        return len(render_chart(grid_values(spec), spec.grid.namespace)), 0
+
+    count, _ = work()  # warm-up: imports, the chart's first load
+    repeats = repeats_for(count)
+    seconds, (count, size) = median_seconds(work, repeats)
+    return {"objects": count, "seconds": seconds, "peak_mib": peak_mib(), "bytes": size, "repeats": repeats}
 
 
 def table() -> None:

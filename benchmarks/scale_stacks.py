@@ -4,10 +4,13 @@ running each measurement in a fresh process."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import resource
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +18,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAM_COUNTS = (1, 10, 100, 500)
+# Small sizes run in milliseconds and their single runs scatter; each size is
+# timed this many times over, as long as that stays under ~2,000 resources.
+WORK_PER_SIZE = 2000
+MAX_REPEATS = 7
 PARTITION_COUNTS = (1, 16, 64)
 
 
@@ -56,6 +63,25 @@ def run_script(measure: Callable[[int, int, str], dict[str, Any]], table: Callab
 def print_header(header: str) -> None:
     print(header)
     print("-" * len(header))
+
+
+def repeats_for(units: int) -> int:
+    """How many timed runs a size of ``units`` resources or objects gets."""
+    return max(1, min(MAX_REPEATS, WORK_PER_SIZE // max(units, 1)))
+
+
+def median_seconds(work: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """The median wall time of ``repeats`` runs of ``work``, and the last run's result.
+
+    Each run starts from a collected heap, so one run's garbage is not another's cost.
+    """
+    times, result = [], None
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
 
 def peak_mib() -> float:

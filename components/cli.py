@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from . import yaml_text
 from .config_reader import ConfigError
 from .spec import StackSpec, load_spec, read_stack_file
 
@@ -71,10 +72,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         parent = f"  (parent: {r.parent})" if r.parent else ""
         out.write(f"+ {r.type}  {r.name}{parent}\n")
         if r.inputs:
-            body = yaml.safe_dump(r.inputs, sort_keys=True, default_flow_style=False, width=120)
+            body = yaml_text.dump(r.inputs, sort_keys=True, default_flow_style=False, width=120)
             out.write("".join(f"      {line}\n" for line in body.splitlines()))
     out.write("\nOutputs:\n")
-    body = yaml.safe_dump(run.outputs, sort_keys=True, default_flow_style=False, width=120)
+    body = yaml_text.dump(run.outputs, sort_keys=True, default_flow_style=False, width=120)
     out.write("".join(f"    {line}\n" for line in body.splitlines()))
     return EXIT_OK
 

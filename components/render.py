@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from . import yaml_text
 from .grid import CHART_DIR, RELEASE_NAME, grid_values, license_secret
 from .manifests import cluster_objects
 from .spec import StackSpec
@@ -50,7 +49,7 @@ def render_chart(values: dict[str, Any], namespace: str) -> list[Rendered]:
     for path in sorted(files):
         if not path.endswith((".yaml", ".yml")):
             continue
-        for obj in yaml.safe_load_all(files[path]):
+        for obj in yaml_text.load_all(files[path]):
             if not obj or _is_test_hook(obj):
                 continue
             if _namespaced(obj):  # Helm installs namespaced objects into the release namespace
@@ -95,13 +94,13 @@ def file_name(index: int, obj: dict[str, Any]) -> str:
 
 
 def to_yaml(rendered: Rendered) -> str:
-    return f"# Source: {rendered.source}\n" + yaml.safe_dump(rendered.obj, sort_keys=False)
+    return f"# Source: {rendered.source}\n" + yaml_text.dump(rendered.obj, sort_keys=False)
 
 
 def remote_charts_text(remote: list[dict[str, Any]]) -> str:
     """Remote releases as YAML comments: not Kubernetes objects, and not fetched offline."""
     if not remote:
         return ""
-    body = yaml.safe_dump(remote, sort_keys=False)
+    body = yaml_text.dump(remote, sort_keys=False)
     return "# Remote charts this stack installs (pinned; not rendered offline):\n" + "".join(
         f"#   {line}\n" for line in body.splitlines())

@@ -56,3 +56,19 @@ def test_invalid_config_stops_the_program_before_any_resource(run_stack):
     config["kubegrid:grid"]["managers"] = 2
     with pytest.raises(pulumi.RunError, match=r"kubegrid:grid.managers: got 2; allowed: 1, 3"):
         run_stack(name="bad", config=config)
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_a_run_pauses_the_cyclic_collector_and_restores_it(enabled_before):
+    import gc
+
+    from components.mock_run import run_program
+
+    seen = []
+    was = gc.isenabled()
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        run_program({}, "gc", program=lambda: seen.append(gc.isenabled()))
+        assert seen == [False] and gc.isenabled() is enabled_before
+    finally:
+        (gc.enable if was else gc.disable)()

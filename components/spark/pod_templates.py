@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import yaml
 
-from .. import labels
+from .. import labels, yaml_text
 from ..aws.node_pool import GPU_RESOURCE, GPU_TAINT_KEY, POOL_LABEL, node_taints
 from ..grid import lookup_locators
 from ..spec import NodePoolSpec, StackSpec, TeamSpec
@@ -228,11 +227,11 @@ def spark_files(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         header += RAPIDS_OPTION
     files = {
         SPARK_DEFAULTS: properties_text(header, spark_defaults(spec, team)),
-        DRIVER_TEMPLATE: yaml.safe_dump(driver_template(spec, team), sort_keys=False),
-        CPU_EXECUTOR_TEMPLATE: yaml.safe_dump(cpu_executor_template(spec, team), sort_keys=False),
+        DRIVER_TEMPLATE: yaml_text.dump(driver_template(spec, team), sort_keys=False),
+        CPU_EXECUTOR_TEMPLATE: yaml_text.dump(cpu_executor_template(spec, team), sort_keys=False),
     }
     if gpu_template is not None:
-        files[GPU_EXECUTOR_TEMPLATE] = yaml.safe_dump(gpu_template, sort_keys=False)
+        files[GPU_EXECUTOR_TEMPLATE] = yaml_text.dump(gpu_template, sort_keys=False)
         files[GPU_DISCOVERY_SCRIPT] = GPU_DISCOVERY
     return files
 
