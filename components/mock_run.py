@@ -9,6 +9,7 @@ placeholders such as ``<known after apply: aws:eks/cluster:Cluster kubegrid.endp
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import json
@@ -141,6 +142,9 @@ def _run(program: Callable[[], None], config: Mapping[str, Any], stack: str, sec
          run: ProgramRun) -> None:
     mocks = _Mocks()
     loop = asyncio.new_event_loop()
+    # The SDK sends every monitor call through the loop's default executor. The mock
+    # monitor is plain Python under the GIL, so more threads only contend for it.
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=1))
     asyncio.set_event_loop(loop)
     pulumi_settings.reset_options()
     pulumi_settings.set_root_resource(None)
