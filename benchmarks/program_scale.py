@@ -32,7 +32,7 @@ def measure(teams: int, partitions: int, which: str) -> dict:
     """
     import pulumi
 
-    from components.mock_run import run_program
+    from components.offline.mock_run import run_program
 
     config = scaled_config(teams, partitions)
     recorded = run_program(config, "bench").resources  # warm-up, and what the baseline replays

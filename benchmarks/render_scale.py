@@ -19,9 +19,9 @@ from benchmarks.scale_stacks import (in_child, median_seconds, peak_mib, print_h
 
 
 def measure(teams: int, partitions: int, which: str) -> dict:
-    from components.grid import grid_values
-    from components.render import render_chart, render_stack, to_yaml
-    from components.spec import load_spec
+    from components.cluster.grid import grid_values
+    from components.config import load_spec
+    from components.offline.render import render_chart, render_stack, to_yaml
 
     spec = load_spec(scaled_config(teams, partitions), "bench")
 

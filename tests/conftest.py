@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from components.mock_run import ProgramRun, run_program
-from components.spec import StackSpec, load_spec, read_stack_file
-
-ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = ROOT / "stacks"
-STACK_NAMES = ("local", "dev", "staging", "prod")
-
-
-def stack_config(name: str) -> dict[str, Any]:
-    return read_stack_file(STACKS_DIR / f"Pulumi.{name}.yaml")
-
-
-def stack_spec(name: str) -> StackSpec:
-    return load_spec(stack_config(name), name)
-
+from components.offline.mock_run import ProgramRun, run_program
+from tests.support.stacks import STACK_NAMES, stack_config
 
 _RUNS: dict[str, ProgramRun] = {}
 

@@ -4,7 +4,7 @@ import pytest
 
 from benchmarks import program_scale
 from benchmarks.scale_stacks import MAX_REPEATS, TEAM_COUNTS, median_seconds, repeats_for, scaled_config, sizes
-from components.spec import load_spec
+from components.config import load_spec
 
 
 @pytest.mark.parametrize("teams, partitions", [(500, 1), (1, 64)])

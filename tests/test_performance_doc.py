@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from benchmarks.scale_stacks import scaled_config
-from tests.conftest import STACK_NAMES
+from tests.support.stacks import STACK_NAMES
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "performance.md").read_text()
 

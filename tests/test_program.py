@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from components.grid import grid_values
-from tests.conftest import stack_config, stack_spec
+from components.cluster.grid import grid_values
+from tests.support.stacks import stack_config, stack_spec
 
 
 def test_local_creates_no_aws_resource(run_stack):
@@ -25,9 +25,22 @@ def test_the_grid_release_gets_exactly_the_values_of_the_spec(run_stack, each_st
     assert release.inputs["atomic"] is True and release.parent == "kubegrid-grid"
 
 
+STATEFUL = ("namespace-kubegrid", "kubegrid-grid", "kubegrid-grid-release")
+"""The grid namespace (deleting it deletes the data volumes' claims) and the grid release."""
+
+
 def test_stateful_cluster_objects_are_protected_in_prod_only(run_stack):
-    # The mock monitor does not record options; the program decides protection from the spec.
-    assert stack_spec("prod").is_prod and not stack_spec("dev").is_prod
+    prod, dev = run_stack("prod"), run_stack("dev")
+    assert [prod.named(name).protect for name in STATEFUL] == [True] * len(STATEFUL)
+    assert [dev.named(name).protect for name in STATEFUL] == [False] * len(STATEFUL)
+    # Team namespaces hold no grid data, but live under the same protected component in prod.
+    assert prod.named("namespace-analytics").protect and not dev.named("namespace-analytics").protect
+
+
+def test_the_grid_waits_for_its_namespace_and_storage_class(run_stack):
+    assert run_stack("prod").named("kubegrid-grid-release").dependencies == [
+        "namespace-kubegrid", "storageclass-gp3"]
+    assert run_stack("local").named("kubegrid-grid-release").dependencies == ["namespace-kubegrid"]
 
 
 def test_outputs(run_stack, each_stack):
@@ -62,7 +75,7 @@ def test_invalid_config_stops_the_program_before_any_resource(run_stack):
 def test_a_run_pauses_the_cyclic_collector_and_restores_it(enabled_before):
     import gc
 
-    from components.mock_run import run_program
+    from components.offline.mock_run import run_program
 
     seen = []
     was = gc.isenabled()

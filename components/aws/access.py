@@ -11,20 +11,20 @@ entry with every group it has.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from ..spec import StackSpec
-from ..tenancy import ROLE_KEYS, team_group
-from .naming import partition, tags, unique_slugs
+from ..cluster.tenancy import ROLE_KEYS, team_group
+from ..config import StackSpec
+from .naming import AwsStack, unique_slugs
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
-def cluster_admin_policy_arn(spec: StackSpec) -> str:
-    return f"arn:{partition(spec.region or '')}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
+def cluster_admin_policy_arn(aws_partition: str) -> str:
+    return f"arn:{aws_partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
 
 
 @dataclass
@@ -56,8 +56,10 @@ def access_grants(spec: StackSpec) -> list[AccessGrant]:
 class ClusterAccessArgs:
     """Inputs of :class:`ClusterAccess`."""
 
-    spec: StackSpec
-    """The validated stack spec (mode eks)."""
+    stack: AwsStack
+    """The stack's partition and tags."""
+    grants: Sequence[AccessGrant]
+    """One grant per principal (:func:`access_grants`)."""
     cluster_name: pulumi.Input[str]
     """Name of the EKS cluster."""
 
@@ -74,15 +76,14 @@ class ClusterAccess(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("kubegrid:index:ClusterAccess", name, None, opts)
-        spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
-        grants = access_grants(spec)
+        grants = list(args.grants)
         names = unique_slugs([g.principal_arn for g in grants])
         self.entries = {}
         for grant in grants:
             self._grant(f"{name}-{names[grant.principal_arn]}", grant.principal_arn, grant.groups,
                         grant.cluster_admin, args, child)
-        if not spec.cluster.admin_principals:
+        if not any(g.cluster_admin for g in grants):
             caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
             issuer = aws.iam.get_session_context_output(arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self))
             self.entries["deployer"] = self._grant(f"{name}-deployer", issuer.issuer_arn, [], True, args, child)
@@ -91,12 +92,12 @@ class ClusterAccess(pulumi.ComponentResource):
     def _grant(self, name: str, principal: pulumi.Input[str], groups: list[str], admin: bool,
                args: ClusterAccessArgs, opts: pulumi.ResourceOptions) -> aws.eks.AccessEntry:
         entry = aws.eks.AccessEntry(name, cluster_name=args.cluster_name, principal_arn=principal, type="STANDARD",
-                                    kubernetes_groups=groups or None, tags=tags(args.spec), opts=opts)
+                                    kubernetes_groups=groups or None, tags=args.stack.tagged(), opts=opts)
         if isinstance(principal, str):
             self.entries[principal] = entry
         if admin:
             aws.eks.AccessPolicyAssociation(
                 f"{name}-cluster-admin", cluster_name=args.cluster_name, principal_arn=entry.principal_arn,
-                policy_arn=cluster_admin_policy_arn(args.spec),
+                policy_arn=cluster_admin_policy_arn(args.stack.partition),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=opts)
         return entry

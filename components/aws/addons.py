@@ -25,8 +25,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..spec import StackSpec
-from .naming import tags
+from .naming import AwsStack
 
 VPC_CNI = "vpc-cni"
 KUBE_PROXY = "kube-proxy"
@@ -53,8 +52,10 @@ class AddonRole:
 class ClusterAddonsArgs:
     """Inputs of :class:`ClusterAddons`."""
 
-    spec: StackSpec
-    """The validated stack spec (mode eks)."""
+    stack: AwsStack
+    """The stack's tags."""
+    kubernetes_version: str
+    """Kubernetes minor version of the cluster; each add-on runs its default version for it."""
     cluster_name: pulumi.Input[str]
     """Name of the EKS cluster."""
     addons: Sequence[str]
@@ -73,11 +74,10 @@ class ClusterAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("kubegrid:index:ClusterAddons", name, None, opts)
-        spec = args.spec
         self.addons = {}
         for addon in args.addons:
             version = aws.eks.get_addon_version_output(
-                addon_name=addon, kubernetes_version=spec.cluster.kubernetes_version, most_recent=False,
+                addon_name=addon, kubernetes_version=args.kubernetes_version, most_recent=False,
                 opts=pulumi.InvokeOutputOptions(parent=self))
             role = args.roles.get(addon)
             self.addons[addon] = aws.eks.Addon(
@@ -92,6 +92,6 @@ class ClusterAddons(pulumi.ComponentResource):
                 resolve_conflicts_on_update="OVERWRITE",
                 pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
                     role_arn=role.role_arn, service_account=role.service_account)] if role else None,
-                tags=tags(spec),
+                tags=args.stack.tagged(),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         self.register_outputs({})

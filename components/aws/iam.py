@@ -26,8 +26,9 @@ def service_trust_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole
     return policy_document({"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)})
 
 
-def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> str:
-    """Trust policy for EKS Pod Identity, limited to one service account of one cluster."""
+def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str | list[str]) -> str:
+    """Trust policy for EKS Pod Identity, limited to one cluster, one namespace and the
+    service account (or any of the accounts) given: the session tags EKS sets are its conditions."""
     return policy_document({
         "Sid": "AllowEksPodIdentity",
         "Effect": "Allow",

@@ -1,25 +1,21 @@
 """Names, ARNs and tags shared by the AWS components.
 
-Everything here is a pure function of the spec, so that `kubegrid render`
-and the tests can compute the same names the program gives AWS.
+Pure functions, so that `kubegrid render` and the tests compute the same
+names the program gives AWS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
+from typing import Mapping
 
-from ..spec import StackSpec
+from ..config import StackSpec
 
 STACK_TAG = "kubegrid:stack"
 ENVIRONMENT_TAG = "kubegrid:environment"
 MANAGED_BY_TAG = "kubegrid:managed-by"
-
-
-def cluster_name(spec: StackSpec) -> str:
-    """The EKS cluster's name: ``kubegrid-<stack>``, fixed so that subnet tags,
-    autoscaler discovery tags and IAM conditions can name it before it exists."""
-    return "kubegrid-" + re.sub(r"[^A-Za-z0-9_-]", "-", spec.stack)
 
 
 def partition(region: str) -> str:
@@ -31,14 +27,43 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def managed_policy(spec: StackSpec, path: str) -> str:
+def managed_policy(aws_partition: str, path: str) -> str:
     """ARN of an AWS managed IAM policy, such as ``AmazonEKSWorkerNodePolicy``."""
-    return f"arn:{partition(spec.region or '')}:iam::aws:policy/{path}"
+    return f"arn:{aws_partition}:iam::aws:policy/{path}"
 
 
-def tags(spec: StackSpec, **extra: str) -> dict[str, str]:
-    """The tags every taggable AWS resource of the stack carries."""
-    return {STACK_TAG: spec.stack, ENVIRONMENT_TAG: spec.environment.value, MANAGED_BY_TAG: "pulumi", **extra}
+@dataclass(frozen=True)
+class AwsStack:
+    """What every AWS component knows of the stack: where it is, the cluster's
+    name, the tags of its resources, and whether stateful resources are protected."""
+
+    region: str
+    """The AWS region."""
+    cluster: str
+    """Name of the EKS cluster, known before it exists."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags every taggable resource carries."""
+    protect: bool = False
+    """Protect stateful resources (the cluster, its KMS key) from deletion: prod."""
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+    def tagged(self, **extra: str) -> dict[str, str]:
+        """The stack's tags plus ``extra``."""
+        return {**self.tags, **extra}
+
+    def managed_policy(self, path: str) -> str:
+        return managed_policy(self.partition, path)
+
+
+def aws_stack(spec: StackSpec) -> AwsStack:
+    """The AWS view of a stack in mode eks."""
+    if spec.region is None:
+        raise ValueError("mode eks needs aws:region")
+    return AwsStack(region=spec.region, cluster=spec.cluster_name, protect=spec.is_prod, tags={
+        STACK_TAG: spec.stack, ENVIRONMENT_TAG: spec.environment.value, MANAGED_BY_TAG: "pulumi"})
 
 
 def slug(text: str) -> str:

@@ -15,8 +15,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..spec import NatGateways, StackSpec
-from .naming import cluster_name, tags
+from .naming import AwsStack
 
 ELB_ROLE_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
@@ -47,8 +46,14 @@ def subnet_layout(vpc_cidr: str, zones: Sequence[str]) -> list[ZoneSubnets]:
 class NetworkArgs:
     """Inputs of :class:`Network`."""
 
-    spec: StackSpec
-    """The validated stack spec (mode eks without `vpcId`)."""
+    stack: AwsStack
+    """The stack's region, cluster name and tags."""
+    vpc_cidr: str
+    """Address range of the VPC."""
+    zones: Sequence[str]
+    """Availability zones to span, one private and one public subnet each."""
+    nat_per_zone: bool
+    """One NAT gateway per zone (survives a zone's loss), else one shared by all zones."""
 
 
 class Network(pulumi.ComponentResource):
@@ -65,47 +70,46 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("kubegrid:index:Network", name, None, opts)
-        spec = args.spec
-        c = spec.cluster
-        cluster = cluster_name(spec)
+        stack = args.stack
+        cluster = stack.cluster
         child = pulumi.ResourceOptions(parent=self)
 
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=c.vpc_cidr, enable_dns_support=True,
-                          enable_dns_hostnames=True, tags=tags(spec, Name=cluster), opts=child)
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags(spec, Name=cluster), opts=child)
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.vpc_cidr, enable_dns_support=True,
+                          enable_dns_hostnames=True, tags=stack.tagged(Name=cluster), opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=stack.tagged(Name=cluster), opts=child)
 
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
-                                       tags=tags(spec, Name=f"{cluster}-public"), opts=child)
+                                       tags=stack.tagged(Name=f"{cluster}-public"), opts=child)
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
                       gateway_id=igw.id, opts=child)
 
-        layout = subnet_layout(c.vpc_cidr, c.zones)
+        layout = subnet_layout(args.vpc_cidr, args.zones)
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for z in layout:
             public = aws.ec2.Subnet(
                 f"{name}-public-{z.zone}", vpc_id=vpc.id, cidr_block=z.public_cidr, availability_zone=z.zone,
                 map_public_ip_on_launch=False,
-                tags=tags(spec, Name=f"{cluster}-public-{z.zone}", **{ELB_ROLE_TAG: "1", cluster_tag(cluster): "shared"}),
+                tags=stack.tagged(Name=f"{cluster}-public-{z.zone}", **{ELB_ROLE_TAG: "1", cluster_tag(cluster): "shared"}),
                 opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-public-{z.zone}", subnet_id=public.id,
                                           route_table_id=public_rt.id, opts=child)
             private = aws.ec2.Subnet(
                 f"{name}-private-{z.zone}", vpc_id=vpc.id, cidr_block=z.private_cidr, availability_zone=z.zone,
-                tags=tags(spec, Name=f"{cluster}-private-{z.zone}",
+                tags=stack.tagged(Name=f"{cluster}-private-{z.zone}",
                           **{INTERNAL_ELB_ROLE_TAG: "1", cluster_tag(cluster): "shared"}),
                 opts=child)
             public_subnets.append(public)
             private_subnets.append(private)
 
-        nat_zones = layout if c.nat_gateways is NatGateways.PER_ZONE else layout[:1]
+        nat_zones = layout if args.nat_per_zone else layout[:1]
         self.nat_gateways = []
         for z, public in zip(nat_zones, public_subnets):
-            eip = aws.ec2.Eip(f"{name}-nat-{z.zone}", domain="vpc", tags=tags(spec, Name=f"{cluster}-nat-{z.zone}"),
+            eip = aws.ec2.Eip(f"{name}-nat-{z.zone}", domain="vpc", tags=stack.tagged(Name=f"{cluster}-nat-{z.zone}"),
                               opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
             self.nat_gateways.append(aws.ec2.NatGateway(
                 f"{name}-nat-{z.zone}", allocation_id=eip.id, subnet_id=public.id,
-                tags=tags(spec, Name=f"{cluster}-nat-{z.zone}"),
+                tags=stack.tagged(Name=f"{cluster}-nat-{z.zone}"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
 
         # One route table per private subnet, so moving from one NAT gateway to one
@@ -113,7 +117,7 @@ class Network(pulumi.ComponentResource):
         for i, (z, private) in enumerate(zip(layout, private_subnets)):
             nat = self.nat_gateways[i if i < len(self.nat_gateways) else 0]
             rt = aws.ec2.RouteTable(f"{name}-private-{z.zone}", vpc_id=vpc.id,
-                                    tags=tags(spec, Name=f"{cluster}-private-{z.zone}"), opts=child)
+                                    tags=stack.tagged(Name=f"{cluster}-private-{z.zone}"), opts=child)
             aws.ec2.Route(f"{name}-private-{z.zone}-default", route_table_id=rt.id,
                           destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{z.zone}", subnet_id=private.id,

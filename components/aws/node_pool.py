@@ -23,21 +23,11 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..spec import NodePoolSpec, StackSpec, TaintEffect
+from ..cluster.scheduling import GPU_RESOURCE, node_labels, node_taints
+from ..config import NodePoolSpec, TaintEffect
 from .iam import Role, RoleArgs, role, service_trust_policy
-from .naming import cluster_name, managed_policy, slug, tags
+from .naming import AwsStack, slug
 
-POOL_LABEL = "kubegrid.io/pool"
-"""Node label naming the pool a node belongs to; select pools with it."""
-GPU_LABEL = "kubegrid.io/gpu"
-"""Node label, ``"true"`` on GPU nodes."""
-GPU_MODEL_LABEL = "kubegrid.io/gpu-model"
-"""Node label with the GPU model of a GPU node, such as ``A10G``."""
-ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
-"""The label the Cluster Autoscaler's AWS provider reads to know a node has GPUs
-(it then waits for the device plugin instead of treating the node as unready)."""
-GPU_RESOURCE = "nvidia.com/gpu"
-GPU_TAINT_KEY = "nvidia.com/gpu"
 NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
@@ -47,34 +37,6 @@ access through Pod Identity, never through the node role."""
 
 _EFFECTS = {TaintEffect.NO_SCHEDULE: "NO_SCHEDULE", TaintEffect.PREFER_NO_SCHEDULE: "PREFER_NO_SCHEDULE",
             TaintEffect.NO_EXECUTE: "NO_EXECUTE"}
-
-
-@dataclass(frozen=True)
-class NodeTaint:
-    key: str
-    value: str
-    effect: TaintEffect
-
-    def toleration(self) -> dict[str, str]:
-        """A toleration for this taint, as in a pod spec."""
-        if self.value:
-            return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect.value}
-        return {"key": self.key, "operator": "Exists", "effect": self.effect.value}
-
-
-def node_labels(pool: NodePoolSpec) -> dict[str, str]:
-    """Every label a pool's nodes get from the stack: config labels, then ours."""
-    labels = {**pool.labels, POOL_LABEL: pool.name}
-    if pool.gpu:
-        model = pool.shape.gpu_model or "unknown"
-        labels.update({GPU_LABEL: "true", GPU_MODEL_LABEL: model, ACCELERATOR_LABEL: f"nvidia-{model.lower()}"})
-    return labels
-
-
-def node_taints(pool: NodePoolSpec) -> list[NodeTaint]:
-    """Every taint of a pool's nodes: the GPU taint first, then config taints."""
-    taints = [NodeTaint(GPU_TAINT_KEY, "true", TaintEffect.NO_SCHEDULE)] if pool.gpu else []
-    return taints + [NodeTaint(t.key, t.value, t.effect) for t in pool.taints]
 
 
 def root_device(pool: NodePoolSpec) -> str:
@@ -96,8 +58,10 @@ def node_template_tags(pool: NodePoolSpec) -> dict[str, str]:
 class NodePoolArgs:
     """Inputs of :class:`NodePool`."""
 
-    spec: StackSpec
-    """The validated stack spec (mode eks)."""
+    stack: AwsStack
+    """The stack's cluster name, partition and tags."""
+    kubernetes_version: str
+    """Kubernetes minor version of the nodes."""
     pool: NodePoolSpec
     """The pool to create."""
     cluster_name: pulumi.Input[str]
@@ -122,17 +86,17 @@ class NodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("kubegrid:index:NodePool", name, None, opts)
-        spec, pool = args.spec, args.pool
-        cluster = cluster_name(spec)
+        stack, pool = args.stack, args.pool
+        cluster = stack.cluster
         child = pulumi.ResourceOptions(parent=self)
 
         self.node_role = role(f"{name}-node-role", RoleArgs(
             description=f"Nodes of pool {pool.name} in EKS cluster {cluster}",
             trust_policy=service_trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns=tuple(managed_policy(spec, p) for p in NODE_POLICIES),
-            tags=tags(spec)), self)
+            managed_policy_arns=tuple(stack.managed_policy(p) for p in NODE_POLICIES),
+            tags=stack.tagged()), self)
 
-        node_tags = tags(spec, Name=f"{cluster}-{pool.name}", **{"kubegrid:pool": pool.name})
+        node_tags = stack.tagged(Name=f"{cluster}-{pool.name}", **{"kubegrid:pool": pool.name})
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"Nodes of pool {pool.name} in EKS cluster {cluster}",
@@ -146,7 +110,7 @@ class NodePool(pulumi.ComponentResource):
                     volume_size=pool.disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"))],
             tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=node_tags)
                                 for kind in ("instance", "volume", "network-interface")],
-            tags=tags(spec, **{"kubegrid:pool": pool.name}),
+            tags=stack.tagged(**{"kubegrid:pool": pool.name}),
             opts=child)
 
         self.node_group = aws.eks.NodeGroup(
@@ -154,7 +118,7 @@ class NodePool(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             node_role_arn=self.node_role.role.arn,
             subnet_ids=list(args.subnet_ids),
-            version=spec.cluster.kubernetes_version,
+            version=args.kubernetes_version,
             ami_type=pool.ami.value,
             capacity_type=pool.capacity_type.value,
             instance_types=list(pool.instance_types),
@@ -166,7 +130,7 @@ class NodePool(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
-            tags=tags(spec, **{"kubegrid:pool": pool.name}),
+            tags=stack.tagged(**{"kubegrid:pool": pool.name}),
             # The autoscaler owns the desired size once the pool exists.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_role.grants, *args.depends_on],
                                         ignore_changes=["scalingConfig.desiredSize"]))

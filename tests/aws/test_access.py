@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from components.aws.access import access_grants
-from components.tenancy import ROLE_KEYS, team_group
-from tests.aws.support import config_of
-from tests.conftest import stack_spec
+from components.cluster.tenancy import ROLE_KEYS, team_group
+from tests.support.stacks import config_of
+from tests.support.stacks import stack_spec
 
 ENTRY = "aws:eks/accessEntry:AccessEntry"
 ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.aws.support import config_of, policy
+from tests.support.stacks import config_of
+from tests.support.aws import policy
 
 ADDON = "aws:eks/addon:Addon"
 
@@ -47,11 +48,11 @@ def test_ebs_csi_driver_has_its_pod_identity_role(run_stack):
     assert all("podIdentityAssociations" not in a for n, a in addons(run).items() if n != "aws-ebs-csi-driver")
 
 
-def test_networking_addons_before_nodes_coredns_and_ebs_after(run_detailed):
-    run = run_detailed(config_of("dev"), "dev")
+def test_networking_addons_before_nodes_coredns_and_ebs_after(run_stack):
+    run = run_stack("dev")
     for pool in ("system", "general", "gpu-l4"):
-        depends = run.of(f"kubegrid-pool-{pool}-ng").dependencies
+        depends = run.named(f"kubegrid-pool-{pool}-ng").dependencies
         assert {"kubegrid-addons-vpc-cni", "kubegrid-addons-kube-proxy", "kubegrid-addons-eks-pod-identity-agent"} <= set(depends)
     for late in ("coredns", "aws-ebs-csi-driver"):
-        depends = run.of(f"kubegrid-addons-on-nodes-{late}").dependencies
+        depends = run.named(f"kubegrid-addons-on-nodes-{late}").dependencies
         assert {"kubegrid-pool-system-ng", "kubegrid-pool-gpu-l4-ng"} <= set(depends)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws import helm_releases
-from components.aws.autoscaler import CHART_VERSION, autoscaler_release, image_tag
-from tests.aws.support import children, config_of, policy
-from tests.conftest import stack_spec
+from components.cluster.charts import AUTOSCALER_CHART_VERSION as CHART_VERSION
+from components.cluster.charts import autoscaler_image_tag as image_tag
+from components.cluster.charts import autoscaler_release, remote_releases as helm_releases
+from tests.support.stacks import config_of
+from tests.support.aws import children, policy
+from tests.support.stacks import stack_spec
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 TAG = "aws:autoscaling/tag:Tag"
@@ -55,19 +57,19 @@ def test_rendered_release_is_exactly_what_is_applied(run_stack):
         assert rendered == {}
 
 
-def test_pod_identity_role_for_the_autoscaler_service_account(run_detailed):
-    run = run_detailed(config_of("prod"), "prod")
-    (association,) = children(run.run, "kubegrid-autoscaler", "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+def test_pod_identity_role_for_the_autoscaler_service_account(run_stack):
+    run = run_stack("prod")
+    (association,) = children(run, "kubegrid-autoscaler", "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert association.inputs["namespace"] == "kube-system"
     assert association.inputs["serviceAccount"] == "cluster-autoscaler"
     assert association.inputs["clusterName"] == "kubegrid-prod"
-    (role,) = children(run.run, "kubegrid-autoscaler", "aws:iam/role:Role")
+    (role,) = children(run, "kubegrid-autoscaler", "aws:iam/role:Role")
     assert association.inputs["roleArn"].endswith(f"<known after apply: {role.name}>")
     condition = policy(role)["Statement"][0]["Condition"]["StringEquals"]
     assert condition["aws:RequestTag/kubernetes-service-account"] == "cluster-autoscaler"
     assert condition["aws:RequestTag/eks-cluster-arn"].startswith("arn:aws:eks:")
     # the pod starts after its credentials are associated
-    assert "kubegrid-autoscaler-pod-identity" in run.of("kubegrid-autoscaler-release").dependencies
+    assert "kubegrid-autoscaler-pod-identity" in run.named("kubegrid-autoscaler-release").dependencies
 
 
 def test_autoscaler_policy_is_least_privilege(run_stack):
@@ -129,7 +131,7 @@ def test_multi_gpu_instance_and_config_taints_are_hinted(run_stack):
 
 def test_autoscaler_tolerates_the_taints_of_its_home_pool():
     import copy
-    from components.spec import load_spec
+    from components.config import load_spec
     config = config_of("dev")
     config["kubegrid:nodePools"][0]["taints"] = [{"key": "CriticalAddonsOnly", "effect": "NoSchedule"}]
     values = autoscaler_release(load_spec(copy.deepcopy(config), "dev"))["values"]

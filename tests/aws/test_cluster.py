@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.aws.cluster import LOG_TYPES
-from tests.aws.support import config_of, policy
+from tests.support.stacks import config_of
+from tests.support.aws import policy
 
 CLUSTER = "aws:eks/cluster:Cluster"
 
@@ -104,18 +105,18 @@ def test_authentication_by_access_entries_only(run_stack):
     assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
 
 
-def test_cluster_and_key_are_protected_in_prod_only(run_detailed):
-    prod = run_detailed(config_of("prod"), "prod")
-    assert prod.of("kubegrid-cluster-eks").protect and prod.of("kubegrid-cluster-secrets-key").protect
-    assert the_cluster(prod.run).inputs["deletionProtection"] is True
-    dev = run_detailed(config_of("dev"), "dev")
-    assert not dev.of("kubegrid-cluster-eks").protect and not dev.of("kubegrid-cluster-secrets-key").protect
-    assert the_cluster(dev.run).inputs["deletionProtection"] is False
+def test_cluster_and_key_are_protected_in_prod_only(run_stack):
+    prod = run_stack("prod")
+    assert prod.named("kubegrid-cluster-eks").protect and prod.named("kubegrid-cluster-secrets-key").protect
+    assert the_cluster(prod).inputs["deletionProtection"] is True
+    dev = run_stack("dev")
+    assert not dev.named("kubegrid-cluster-eks").protect and not dev.named("kubegrid-cluster-secrets-key").protect
+    assert the_cluster(dev).inputs["deletionProtection"] is False
 
 
-def test_cluster_waits_for_its_role_grants_and_log_group(run_detailed):
-    run = run_detailed(config_of("dev"), "dev")
-    depends = run.of("kubegrid-cluster-eks").dependencies
+def test_cluster_waits_for_its_role_grants_and_log_group(run_stack):
+    run = run_stack("dev")
+    depends = run.named("kubegrid-cluster-eks").dependencies
     assert "kubegrid-cluster-logs" in depends
     assert "kubegrid-cluster-role-AmazonEKSClusterPolicy" in depends and "kubegrid-cluster-role-policy" in depends
 

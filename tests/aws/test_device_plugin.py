@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from components.aws.device_plugin import CHART_VERSION, device_plugin_release
-from components.spec import load_spec
-from tests.aws.support import config_of
+from components.cluster.charts import DEVICE_PLUGIN_CHART_VERSION as CHART_VERSION
+from components.cluster.charts import device_plugin_release
+from components.config import load_spec
+from tests.support.stacks import config_of
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from components.aws.network import subnet_layout
-from tests.aws.support import config_of
+from tests.support.stacks import config_of
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

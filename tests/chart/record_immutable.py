@@ -8,8 +8,8 @@ template change that would break upgrades from a released version fails.
 
 Record deliberately, once per released chart version:
 
-    python tests/chart/record_immutable.py            # new scenarios only
-    python tests/chart/record_immutable.py --force    # overwrite this version's files
+    python -m tests.chart.record_immutable            # new scenarios only
+    python -m tests.chart.record_immutable --force    # overwrite this version's files
 
 Recordings of earlier versions are never touched: they are the releases
 users upgrade from.
@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import conftest as kit  # noqa: E402  (a plain module here, not a pytest plugin)
+from tests.support import chart as kit
 
 
 def main(argv: list[str] | None = None) -> int:

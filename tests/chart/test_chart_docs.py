@@ -9,35 +9,37 @@ from typing import Any
 
 import yaml
 
+from components.offline import docs
+from tests.support import chart as kit
 
-def test_every_values_key_has_a_doc_comment(kit: Any) -> None:
-    assert kit.undocumented_keys() == []
+
+def test_every_values_key_has_a_doc_comment() -> None:
+    assert docs.undocumented_keys() == []
 
 
-def test_doc_check_flags_a_missing_comment(kit: Any, tmp_path: Any, monkeypatch: Any) -> None:
+def test_doc_check_flags_a_missing_comment(tmp_path: Any) -> None:
     values = (kit.CHART_DIR / "values.yaml").read_text()
     broken = tmp_path / "values.yaml"
     broken.write_text(values.replace("  # -- Backups per partition", "  # Backups per partition", 1))
-    monkeypatch.setattr(kit, "CHART_DIR", tmp_path)
-    assert kit.undocumented_keys() == ["partitions.backups"]
+    assert docs.undocumented_keys(tmp_path) == ["partitions.backups"]
 
 
-def test_doc_check_sees_every_top_level_key(kit: Any) -> None:
+def test_doc_check_sees_every_top_level_key() -> None:
     defaults = yaml.safe_load((kit.CHART_DIR / "values.yaml").read_text())
-    top = [k["path"] for k in kit.values_keys() if k["depth"] == 0]
+    top = [k["path"] for k in docs.values_keys() if k["depth"] == 0]
     assert top == list(defaults)
 
 
-def test_readme_parameters_table_matches_values(kit: Any) -> None:
+def test_readme_parameters_table_matches_values() -> None:
     readme = (kit.CHART_DIR / "README.md").read_text()
-    begin = readme.index(kit.README_BEGIN) + len(kit.README_BEGIN)
-    end = readme.index(kit.README_END)
-    assert readme[begin:end].strip() == kit.readme_table(), (
-        "README.md is out of date: run `python tests/chart/readme_params.py --write`"
+    begin = readme.index(docs.README_BEGIN) + len(docs.README_BEGIN)
+    end = readme.index(docs.README_END)
+    assert readme[begin:end].strip() == docs.readme_table(), (
+        "README.md is out of date: run `python -m components.offline.docs`"
     )
 
 
-def test_readme_covers_install_upgrade_and_autoscaling(kit: Any) -> None:
+def test_readme_covers_install_upgrade_and_autoscaling() -> None:
     readme = (kit.CHART_DIR / "README.md").read_text()
     for heading in ("## Installing", "## Upgrading", "## Why there is no HorizontalPodAutoscaler", "## Parameters"):
         assert heading in readme
@@ -45,7 +47,7 @@ def test_readme_covers_install_upgrade_and_autoscaling(kit: Any) -> None:
     assert "helm upgrade kubegrid" in readme
 
 
-def test_schema_is_local_draft_07(kit: Any) -> None:
+def test_schema_is_local_draft_07() -> None:
     schema = json.loads((kit.CHART_DIR / "values.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     refs = re.findall(r'"\$ref":\s*"([^"]*)"', json.dumps(schema))
@@ -63,16 +65,16 @@ def _schema_property(schema: dict[str, Any], path: list[str]) -> dict[str, Any] 
     return node
 
 
-def test_schema_covers_every_parameter(kit: Any) -> None:
+def test_schema_covers_every_parameter() -> None:
     schema = json.loads((kit.CHART_DIR / "values.schema.json").read_text())
-    missing = [p["key"] for p in kit.parameters() if _schema_property(schema, p["key"].split(".")) is None]
+    missing = [p["key"] for p in docs.parameters() if _schema_property(schema, p["key"].split(".")) is None]
     assert missing == []
 
 
-def test_schema_rejects_unknown_keys_at_every_level(kit: Any) -> None:
+def test_schema_rejects_unknown_keys_at_every_level() -> None:
     schema = json.loads((kit.CHART_DIR / "values.schema.json").read_text())
-    params = {p["key"] for p in kit.parameters()}
-    sections = [k["path"] for k in kit.values_keys() if k["doc"] and k["path"] not in params]
+    params = {p["key"] for p in docs.parameters()}
+    sections = [k["path"] for k in docs.values_keys() if k["doc"] and k["path"] not in params]
     assert "partitions" in sections and "persistence.retentionPolicy" in sections
     assert schema["additionalProperties"] is False
     for section in sections:
@@ -82,11 +84,11 @@ def test_schema_rejects_unknown_keys_at_every_level(kit: Any) -> None:
         assert node.get("additionalProperties") is False, section
 
 
-def test_defaults_pass_the_schema(kit: Any) -> None:
+def test_defaults_pass_the_schema() -> None:
     kit.chart().validate_schema(kit.merged_values({}))
 
 
-def test_every_define_has_a_comment(kit: Any) -> None:
+def test_every_define_has_a_comment() -> None:
     for tpl in (kit.CHART_DIR / "templates").rglob("*.tpl"):
         lines = tpl.read_text().splitlines()
         for i, line in enumerate(lines):
@@ -95,14 +97,14 @@ def test_every_define_has_a_comment(kit: Any) -> None:
                 assert above.endswith("*/}}"), f"{tpl.name}: {line.strip()} has no comment above it"
 
 
-def test_helpers_follow_the_naming_convention(kit: Any) -> None:
+def test_helpers_follow_the_naming_convention() -> None:
     names = []
     for tpl in (kit.CHART_DIR / "templates").rglob("*.tpl"):
         names += re.findall(r'define "([^"]+)"', tpl.read_text())
     assert names and all(n.startswith("kubegrid.") for n in names)
 
 
-def test_templates_are_in_component_folders(kit: Any) -> None:
+def test_templates_are_in_component_folders() -> None:
     top = {p.name for p in (kit.CHART_DIR / "templates").iterdir() if p.is_file()}
     assert top == {"_helpers.tpl", "_validate.tpl", "NOTES.txt", "license-secret.yaml", "validate.yaml"}
     folders = {p.name for p in (kit.CHART_DIR / "templates").iterdir() if p.is_dir()}

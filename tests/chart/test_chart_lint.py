@@ -7,10 +7,12 @@ from typing import Any
 import helm_python
 import yaml
 
+from tests.support import chart as kit
+
 WARNING = 2  # helm lint severities: 1 info, 2 warning, 3 error
 
 
-def test_strict_lint_is_clean(scenario: str, kit: Any) -> None:
+def test_strict_lint_is_clean(scenario: str) -> None:
     report = helm_python.lint(
         kit.CHART_DIR,
         kit.scenario_values(scenario),
@@ -27,7 +29,7 @@ def test_strict_lint_is_clean(scenario: str, kit: Any) -> None:
     assert infos <= {"icon is recommended"}
 
 
-def test_chart_metadata(kit: Any) -> None:
+def test_chart_metadata() -> None:
     meta = yaml.safe_load((kit.CHART_DIR / "Chart.yaml").read_text())
     assert meta["apiVersion"] == "v2"
     assert meta["name"] == "kubegrid"
@@ -37,5 +39,5 @@ def test_chart_metadata(kit: Any) -> None:
     assert meta["type"] == "application"
 
 
-def test_every_scenario_is_listed(kit: Any) -> None:
+def test_every_scenario_is_listed() -> None:
     assert set(kit.SCENARIOS) >= {"minimal", "ha", "persistence", "zeppelin", "partitions16", "stack"}

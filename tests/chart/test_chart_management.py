@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import chart as kit
+
 MANAGEMENT_SELECTOR = {
     "app.kubernetes.io/name": "kubegrid",
     "app.kubernetes.io/instance": "kubegrid",
@@ -51,7 +53,7 @@ def test_client_service_exposes_the_rest_manager(rendered: Any, values: dict[str
     assert ports == expected
 
 
-def test_container_ports_and_probes(rendered: Any, kit: Any) -> None:
+def test_container_ports_and_probes(rendered: Any) -> None:
     (c,) = kit.pod_spec(_management(rendered))["containers"]
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert {"lus": 4174, "rest": 8090, "zk-client": 2181, "zk-peer": 2888, "zk-election": 3888}.items() <= ports.items()
@@ -63,7 +65,7 @@ def test_container_ports_and_probes(rendered: Any, kit: Any) -> None:
     assert live["periodSeconds"] * live["failureThreshold"] > ready["periodSeconds"] * ready["failureThreshold"]
 
 
-def test_entrypoint_contract(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_entrypoint_contract(rendered: Any, values: dict[str, Any]) -> None:
     (c,) = kit.pod_spec(_management(rendered))["containers"]
     assert c["command"] == ["tools/kubernetes/entrypoint.sh"]
     assert c["workingDir"] == "/opt/gigaspaces"
@@ -77,7 +79,7 @@ def test_entrypoint_contract(rendered: Any, values: dict[str, Any], kit: Any) ->
     assert args["java.heap"] == f"{heap}m"
 
 
-def test_lookup_locators_follow_the_naming_contract(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_lookup_locators_follow_the_naming_contract(rendered: Any, values: dict[str, Any]) -> None:
     replicas = 3 if values["management"]["ha"] else 1
     hosts = [
         f"kubegrid-management-{i}.kubegrid-management-headless.kubegrid.svc.cluster.local"
@@ -92,13 +94,13 @@ def test_lookup_locators_follow_the_naming_contract(rendered: Any, values: dict[
             assert env["GS_LOOKUP_LOCATORS"]["value"] == ",".join(f"{h}:4174" for h in hosts)
 
 
-def test_resources_are_guaranteed(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_resources_are_guaranteed(rendered: Any, values: dict[str, Any]) -> None:
     (c,) = kit.pod_spec(_management(rendered))["containers"]
     m = values["management"]
     assert c["resources"]["requests"] == c["resources"]["limits"] == {"cpu": str(m["cpu"]), "memory": m["memory"]}
 
 
-def test_ha_placement_and_budget(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_ha_placement_and_budget(rendered: Any, values: dict[str, Any]) -> None:
     spec = kit.pod_spec(_management(rendered))
     pdb = rendered.find("PodDisruptionBudget", "kubegrid-management")
     if not values["management"]["ha"]:
@@ -119,12 +121,12 @@ def test_ha_placement_and_budget(rendered: Any, values: dict[str, Any], kit: Any
     assert pdb["spec"]["selector"]["matchLabels"] == MANAGEMENT_SELECTOR
 
 
-def test_ha_zone_spread_default_is_a_preference(render: Any, kit: Any) -> None:
+def test_ha_zone_spread_default_is_a_preference(render: Any) -> None:
     spec = kit.pod_spec(render({"management": {"ha": True}}).get("StatefulSet", "kubegrid-management"))
     assert spec["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "ScheduleAnyway"
 
 
-def test_manager_advertises_its_stable_dns_name(rendered: Any, kit: Any) -> None:
+def test_manager_advertises_its_stable_dns_name(rendered: Any) -> None:
     (c,) = kit.pod_spec(_management(rendered))["containers"]
     env = kit.env_of(c)
     assert env["KUBEGRID_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
@@ -135,7 +137,7 @@ def test_manager_advertises_its_stable_dns_name(rendered: Any, kit: Any) -> None
     assert names.index("KUBEGRID_POD_NAME") < names.index("GS_NIC_ADDRESS")
 
 
-def test_cluster_domain_is_configurable(render: Any, kit: Any) -> None:
+def test_cluster_domain_is_configurable(render: Any) -> None:
     out = render({"clusterDomain": "corp.internal"})
     (c,) = kit.pod_spec(out.get("StatefulSet", "kubegrid-partition-1"))["containers"]
     assert kit.env_of(c)["GS_LOOKUP_LOCATORS"]["value"] == (

@@ -10,6 +10,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from tests.support import chart as kit
+
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass"}
 SELECTOR_KEYS = {
     "app.kubernetes.io/name",
@@ -19,13 +21,13 @@ SELECTOR_KEYS = {
 }
 
 
-def _custom_validators(kit: Any) -> dict[tuple[str, str], jsonschema.Draft202012Validator]:
+def _custom_validators() -> dict[tuple[str, str], jsonschema.Draft202012Validator]:
     schema = json.loads((kit.SCHEMAS_DIR / "servicemonitor-monitoring-v1.json").read_text())
     return {("monitoring.coreos.com/v1", "ServiceMonitor"): jsonschema.Draft202012Validator(schema)}
 
 
-def test_every_object_is_valid_for_the_stack_kubernetes_version(rendered: Any, kit: Any) -> None:
-    custom = _custom_validators(kit)
+def test_every_object_is_valid_for_the_stack_kubernetes_version(rendered: Any) -> None:
+    custom = _custom_validators()
     for obj in rendered.objects:
         key = (obj["apiVersion"], obj["kind"])
         if key in custom:
@@ -34,7 +36,7 @@ def test_every_object_is_valid_for_the_stack_kubernetes_version(rendered: Any, k
         kubernetes_validate.validate(obj, kit.KUBE_VERSION, strict=True)
 
 
-def test_strict_validation_catches_unknown_fields(kit: Any) -> None:
+def test_strict_validation_catches_unknown_fields() -> None:
     """The validators used above do reject an unknown field."""
     sts = kit.render_scenario("minimal").get("StatefulSet", "kubegrid-management")
     broken = json.loads(json.dumps(sts))
@@ -45,10 +47,10 @@ def test_strict_validation_catches_unknown_fields(kit: Any) -> None:
     broken = json.loads(json.dumps(monitor))
     broken["spec"]["endpoints"][0]["scrapeEvery"] = "30s"
     with pytest.raises(jsonschema.ValidationError):
-        _custom_validators(kit)[("monitoring.coreos.com/v1", "ServiceMonitor")].validate(broken)
+        _custom_validators()[("monitoring.coreos.com/v1", "ServiceMonitor")].validate(broken)
 
 
-def test_objects_live_in_the_release_namespace(rendered: Any, kit: Any) -> None:
+def test_objects_live_in_the_release_namespace(rendered: Any) -> None:
     for obj in rendered.objects:
         assert obj["kind"] not in CLUSTER_SCOPED, f"{obj['kind']} is cluster-scoped"
         assert obj["metadata"]["namespace"] == kit.NAMESPACE
@@ -93,7 +95,7 @@ def test_selectors_never_carry_a_version_label(rendered: Any) -> None:
             assert "app.kubernetes.io/version" not in selector
 
 
-def test_pod_templates_carry_no_version_label(rendered: Any, kit: Any) -> None:
+def test_pod_templates_carry_no_version_label(rendered: Any) -> None:
     """A chart bump that leaves the pod spec alone restarts nothing."""
     for obj in rendered.workloads():
         if obj["kind"] == "Pod":
@@ -133,7 +135,7 @@ def test_fullname_rule(render: Any, release: str, overrides: dict[str, Any], ful
     assert out.get("StatefulSet", f"{fullname}-partition-1")
 
 
-def test_images_are_pinned(rendered: Any, kit: Any) -> None:
+def test_images_are_pinned(rendered: Any) -> None:
     for _, spec in kit.iter_pod_specs(rendered):
         for c in kit.all_containers(spec):
             if "image" not in c:  # Spark's executor template: Spark sets the image
@@ -142,7 +144,7 @@ def test_images_are_pinned(rendered: Any, kit: Any) -> None:
             assert repo and tag and tag != "latest", c["image"]
 
 
-def test_image_digest_is_appended(render: Any, kit: Any) -> None:
+def test_image_digest_is_appended(render: Any) -> None:
     digest = "sha256:" + "a" * 64
     out = render({"image": {"digest": digest}})
     sts = out.get("StatefulSet", "kubegrid-partition-1")

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import chart as kit
+
 LOCATORS = "kubegrid-management-0.kubegrid-management-headless.kubegrid.svc.cluster.local:4174"
 
 
@@ -27,7 +29,7 @@ def test_zeppelin_is_off_by_default(render: Any) -> None:
     assert not [o for o in out.objects if "zeppelin" in o["metadata"]["name"]]
 
 
-def test_zeppelin_deployment_and_service(kit: Any) -> None:
+def test_zeppelin_deployment_and_service() -> None:
     out = kit.render_scenario("zeppelin")
     deploy = out.get("Deployment", "kubegrid-zeppelin")
     spec = kit.pod_spec(deploy)
@@ -50,7 +52,7 @@ def test_zeppelin_deployment_and_service(kit: Any) -> None:
     assert svc["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]
 
 
-def test_zeppelin_spark_reaches_the_grid_and_runs_in_the_cluster(kit: Any) -> None:
+def test_zeppelin_spark_reaches_the_grid_and_runs_in_the_cluster() -> None:
     conf = _spark_defaults(kit.render_scenario("zeppelin"))
     assert conf["spark.master"] == "k8s://https://kubernetes.default.svc.cluster.local:443"
     assert conf["spark.submit.deployMode"] == "client"
@@ -65,7 +67,7 @@ def test_zeppelin_spark_reaches_the_grid_and_runs_in_the_cluster(kit: Any) -> No
     assert conf["spark.kubernetes.executor.podTemplateFile"] == "/etc/kubegrid/spark/executor-pod-template.yaml"
 
 
-def test_spark_executors_are_grid_pods_for_the_policies(kit: Any) -> None:
+def test_spark_executors_are_grid_pods_for_the_policies() -> None:
     out = kit.render_scenario("zeppelin")
     template = yaml.safe_load(out.get("ConfigMap", "kubegrid-zeppelin-spark")["data"]["executor-pod-template.yaml"])
     labels = template["metadata"]["labels"]
@@ -78,7 +80,7 @@ def test_spark_executors_are_grid_pods_for_the_policies(kit: Any) -> None:
     assert kit.selector_matches(driver_rule["from"][0]["podSelector"]["matchLabels"], labels)
 
 
-def test_zeppelin_role_lets_the_driver_manage_executors(kit: Any) -> None:
+def test_zeppelin_role_lets_the_driver_manage_executors() -> None:
     out = kit.render_scenario("zeppelin")
     (rule,) = out.get("Role", "kubegrid-zeppelin")["rules"]
     assert set(rule["resources"]) == {"pods", "configmaps"}
@@ -87,7 +89,7 @@ def test_zeppelin_role_lets_the_driver_manage_executors(kit: Any) -> None:
     assert binding["subjects"][0]["name"] == "kubegrid-zeppelin"
 
 
-def test_zeppelin_notebooks_on_an_existing_claim(render: Any, kit: Any) -> None:
+def test_zeppelin_notebooks_on_an_existing_claim(render: Any) -> None:
     out = render({"zeppelin": {"enabled": True, "notebookExistingClaim": "notebooks"}})
     spec = kit.pod_spec(out.get("Deployment", "kubegrid-zeppelin"))
     assert {"name": "notebooks", "persistentVolumeClaim": {"claimName": "notebooks"}} in spec["volumes"]
@@ -105,7 +107,7 @@ def test_spark_config_change_rolls_zeppelin(render: Any) -> None:
     assert checksum(2) != checksum(4)
 
 
-def test_service_monitor(kit: Any) -> None:
+def test_service_monitor() -> None:
     out = kit.render_scenario("ha")
     monitor = out.get("ServiceMonitor", "kubegrid")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -128,7 +130,7 @@ def test_no_service_monitor_by_default(render: Any) -> None:
     assert render({}).of_kind("ServiceMonitor") == []
 
 
-def test_ingress_for_the_rest_manager(kit: Any) -> None:
+def test_ingress_for_the_rest_manager() -> None:
     ingress = kit.render_scenario("ha").get("Ingress", "kubegrid-management")
     assert ingress["spec"]["ingressClassName"] == "nginx"
     (rule,) = ingress["spec"]["rules"]
@@ -167,6 +169,6 @@ def test_notes_tell_how_to_reach_rest_and_connect_spark(rendered: Any, values: d
 
 
 @pytest.mark.parametrize("kind", ["HorizontalPodAutoscaler", "VerticalPodAutoscaler"])
-def test_no_autoscaler_in_any_scenario(kit: Any, kind: str) -> None:
+def test_no_autoscaler_in_any_scenario(kind: str) -> None:
     for scenario in kit.SCENARIOS:
         assert kit.render_scenario(scenario).of_kind(kind) == []

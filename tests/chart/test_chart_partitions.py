@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import chart as kit
+
 
 def _partition_selector(n: int) -> dict[str, str]:
     return {
@@ -38,7 +40,7 @@ def test_one_statefulset_per_partition(rendered: Any, values: dict[str, Any]) ->
         assert spec["selector"]["matchLabels"] == _partition_selector(n)
 
 
-def test_entrypoint_contract(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_entrypoint_contract(rendered: Any, values: dict[str, Any]) -> None:
     p = values["partitions"]
     for n, sts in enumerate(rendered.partition_sets(), start=1):
         (c,) = kit.pod_spec(sts)["containers"]
@@ -53,7 +55,7 @@ def test_entrypoint_contract(rendered: Any, values: dict[str, Any], kit: Any) ->
         assert "pu.resourceUrl" not in args
 
 
-def test_resource_url_is_passed_when_set(render: Any, kit: Any) -> None:
+def test_resource_url_is_passed_when_set(render: Any) -> None:
     url = "https://artifacts.example.com/pu/orders-1.0.jar"
     (c,) = kit.pod_spec(render({"partitions": {"resourceUrl": url}}).get("StatefulSet", "kubegrid-partition-1"))[
         "containers"
@@ -61,7 +63,7 @@ def test_resource_url_is_passed_when_set(render: Any, kit: Any) -> None:
     assert kit.args_of(c)["pu.resourceUrl"] == url
 
 
-def test_required_anti_affinity_within_a_partition_only(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_required_anti_affinity_within_a_partition_only(rendered: Any, values: dict[str, Any]) -> None:
     zone_aware = values["partitions"]["zoneAware"]
     for n, sts in enumerate(rendered.partition_sets(), start=1):
         affinity = kit.pod_spec(sts)["affinity"]
@@ -76,7 +78,7 @@ def test_required_anti_affinity_within_a_partition_only(rendered: Any, values: d
         assert "preferredDuringSchedulingIgnoredDuringExecution" not in affinity["podAntiAffinity"]
 
 
-def test_zone_aware_adds_the_zone_rule(render: Any, kit: Any) -> None:
+def test_zone_aware_adds_the_zone_rule(render: Any) -> None:
     for zone_aware in (False, True):
         out = render({"partitions": {"count": 2, "zoneAware": zone_aware}})
         for sts in out.partition_sets():
@@ -85,7 +87,7 @@ def test_zone_aware_adds_the_zone_rule(render: Any, kit: Any) -> None:
             assert has_zone is zone_aware
 
 
-def test_preferred_spread_of_all_data_pods(rendered: Any, kit: Any) -> None:
+def test_preferred_spread_of_all_data_pods(rendered: Any) -> None:
     for sts in rendered.partition_sets():
         spread = kit.pod_spec(sts)["topologySpreadConstraints"]
         assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
@@ -110,7 +112,7 @@ def test_one_budget_per_partition(rendered: Any, values: dict[str, Any]) -> None
         assert pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
 
 
-def test_probes_on_the_grid_probe_port(rendered: Any, kit: Any) -> None:
+def test_probes_on_the_grid_probe_port(rendered: Any) -> None:
     for sts in rendered.partition_sets():
         (c,) = kit.pod_spec(sts)["containers"]
         assert {"name": "probes", "containerPort": 8089, "protocol": "TCP"} in c["ports"]
@@ -119,7 +121,7 @@ def test_probes_on_the_grid_probe_port(rendered: Any, kit: Any) -> None:
         assert c["startupProbe"]["httpGet"] == {"path": "/probes/alive", "port": "probes"}
 
 
-def test_prestop_hook_and_grace_period(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_prestop_hook_and_grace_period(rendered: Any, values: dict[str, Any]) -> None:
     p = values["partitions"]
     for sts in rendered.partition_sets():
         spec = kit.pod_spec(sts)
@@ -130,7 +132,7 @@ def test_prestop_hook_and_grace_period(rendered: Any, values: dict[str, Any], ki
 
 
 def test_memory_requests_equal_limits_and_heap_follows_the_limit(
-    rendered: Any, values: dict[str, Any], kit: Any
+    rendered: Any, values: dict[str, Any]
 ) -> None:
     p = values["partitions"]
     for sts in rendered.partition_sets():
@@ -146,14 +148,14 @@ def test_memory_requests_equal_limits_and_heap_follows_the_limit(
     ("memory", "percent", "heap"),
     [("4Gi", 70, "2867m"), ("1536Mi", 50, "768m"), ("5G", 70, "3337m"), ("3000M", 60, "1716m")],
 )
-def test_heap_from_each_memory_unit(render: Any, kit: Any, memory: str, percent: int, heap: str) -> None:
+def test_heap_from_each_memory_unit(render: Any, memory: str, percent: int, heap: str) -> None:
     out = render({"partitions": {"memory": memory, "heapPercent": percent}})
     (c,) = kit.pod_spec(out.get("StatefulSet", "kubegrid-partition-1"))["containers"]
     assert kit.args_of(c)["java.heap"] == heap
     assert c["resources"]["limits"]["memory"] == memory
 
 
-def test_persistence(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_persistence(rendered: Any, values: dict[str, Any]) -> None:
     persistence = values["persistence"]
     for n, sts in enumerate(rendered.partition_sets(), start=1):
         spec = sts["spec"]
@@ -200,7 +202,7 @@ def test_headless_service_of_the_data_pods(rendered: Any) -> None:
     assert svc["spec"]["selector"] == ALL_DATA_PODS
 
 
-def test_sixteen_partitions(kit: Any) -> None:
+def test_sixteen_partitions() -> None:
     out = kit.render_scenario("partitions16")
     assert [s["metadata"]["name"] for s in out.partition_sets()] == [
         f"kubegrid-partition-{n}" for n in range(1, 17)

@@ -9,32 +9,35 @@ from typing import Any
 
 import pytest
 
+from tests.support import chart as kit
+from tests.support.pod_security import restricted_violations
+
 GRID_WRITABLE = {"/opt/gigaspaces/work", "/opt/gigaspaces/logs", "/tmp"}
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def test_every_pod_meets_the_restricted_profile(rendered: Any, kit: Any) -> None:
+def test_every_pod_meets_the_restricted_profile(rendered: Any) -> None:
     for name, spec in kit.iter_pod_specs(rendered):
-        assert kit.restricted_violations(spec) == [], name
+        assert restricted_violations(spec) == [], name
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] > 10000
 
 
-def test_the_restricted_check_catches_violations(kit: Any) -> None:
+def test_the_restricted_check_catches_violations() -> None:
     spec = json.loads(json.dumps(kit.pod_spec(kit.render_scenario("minimal").get("StatefulSet", "kubegrid-partition-1"))))
     c = spec["containers"][0]
     c["securityContext"]["allowPrivilegeEscalation"] = True
     c["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
     spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
-    problems = kit.restricted_violations(spec)
+    problems = restricted_violations(spec)
     assert any("allowPrivilegeEscalation" in p for p in problems)
     assert any("capabilities not dropped" in p for p in problems)
     assert any("adds capabilities" in p for p in problems)
     assert any("hostPath" in p for p in problems)
 
 
-def test_grid_containers_write_only_to_volumes(rendered: Any, kit: Any) -> None:
+def test_grid_containers_write_only_to_volumes(rendered: Any) -> None:
     for obj in rendered.of_kind("StatefulSet"):
         spec = kit.pod_spec(obj)
         volumes = {v["name"] for v in spec["volumes"]} | {
@@ -64,7 +67,7 @@ def _token_volume(spec: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def test_api_token_only_where_the_api_is_used(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_api_token_only_where_the_api_is_used(rendered: Any, values: dict[str, Any]) -> None:
     users = {"StatefulSet/kubegrid-management", "Deployment/kubegrid-zeppelin"}
     for obj in rendered.workloads():
         key = f"{obj['kind']}/{obj['metadata']['name']}"
@@ -102,7 +105,7 @@ def test_rbac_is_namespaced_and_minimal(rendered: Any) -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kubegrid-management", "namespace": "kubegrid"}]
 
 
-def test_license_comes_from_a_secret(rendered: Any, values: dict[str, Any], kit: Any) -> None:
+def test_license_comes_from_a_secret(rendered: Any, values: dict[str, Any]) -> None:
     lic = values["license"]
     secret_name = lic["existingSecret"] or "kubegrid-license"
     for obj in rendered.workloads():
@@ -130,7 +133,7 @@ def test_license_text_appears_nowhere_in_plain_text(render: Any) -> None:
         assert text not in json.dumps(obj), f"{obj['kind']}/{obj['metadata']['name']}"
 
 
-def test_license_change_rolls_the_pods(render: Any, kit: Any) -> None:
+def test_license_change_rolls_the_pods(render: Any) -> None:
     def checksum(values: dict[str, Any]) -> str:
         sts = render(values).get("StatefulSet", "kubegrid-partition-1")
         return sts["spec"]["template"]["metadata"]["annotations"]["checksum/license"]
@@ -151,7 +154,7 @@ def _policies_for(rendered: Any, labels: dict[str, str]) -> list[dict[str, Any]]
     ]
 
 
-def test_every_pod_is_selected_by_a_network_policy(rendered: Any, kit: Any) -> None:
+def test_every_pod_is_selected_by_a_network_policy(rendered: Any) -> None:
     for obj in rendered.workloads():
         policies = _policies_for(rendered, kit.pod_labels(obj))
         assert policies, f"{obj['kind']}/{obj['metadata']['name']} has no NetworkPolicy"

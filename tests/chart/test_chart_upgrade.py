@@ -2,7 +2,7 @@
 will not change in place are the same as in every recorded version.
 
 Recordings live in tests/chart/recorded/<version>-<scenario>.json; make them
-deliberately with `python tests/chart/record_immutable.py` (see its
+deliberately with `python -m tests.chart.record_immutable` (see its
 docstring) when a chart version is released.
 """
 
@@ -12,20 +12,22 @@ import copy
 import json
 from typing import Any
 
+from tests.support import chart as kit
 
-def _recordings(kit: Any, scenario: str) -> list[dict[str, Any]]:
+
+def _recordings(scenario: str) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(kit.RECORDED_DIR.glob(f"*-{scenario}.json"))]
 
 
-def test_current_version_is_recorded(scenario: str, kit: Any) -> None:
+def test_current_version_is_recorded(scenario: str) -> None:
     path = kit.recorded_path(kit.chart().version, scenario)
     assert path.exists(), (
-        f"{path.name} is missing: record it with `python tests/chart/record_immutable.py {scenario}`"
+        f"{path.name} is missing: record it with `python -m tests.chart.record_immutable {scenario}`"
     )
 
 
-def test_immutable_fields_match_every_recorded_release(scenario: str, rendered: Any, kit: Any) -> None:
-    recordings = _recordings(kit, scenario)
+def test_immutable_fields_match_every_recorded_release(scenario: str, rendered: Any) -> None:
+    recordings = _recordings(scenario)
     assert recordings
     current = kit.immutable_fields(rendered)
     for recorded in recordings:
@@ -36,13 +38,13 @@ def test_immutable_fields_match_every_recorded_release(scenario: str, rendered: 
         )
 
 
-def test_recordings_cover_every_statefulset(rendered: Any, scenario: str, kit: Any) -> None:
-    (recorded,) = [r for r in _recordings(kit, scenario) if r["version"] == kit.chart().version]
+def test_recordings_cover_every_statefulset(rendered: Any, scenario: str) -> None:
+    (recorded,) = [r for r in _recordings(scenario) if r["version"] == kit.chart().version]
     for sts in rendered.of_kind("StatefulSet"):
         assert f"StatefulSet/{sts['metadata']['name']}" in recorded["objects"]
 
 
-def test_the_comparison_catches_each_immutable_change(kit: Any) -> None:
+def test_the_comparison_catches_each_immutable_change() -> None:
     current = kit.immutable_fields(kit.render_scenario("persistence"))
     key = "StatefulSet/kubegrid-partition-1"
     changes = {
@@ -65,7 +67,7 @@ def test_the_comparison_catches_each_immutable_change(kit: Any) -> None:
     ]
 
 
-def test_toggling_persistence_is_an_immutable_change(render: Any, kit: Any) -> None:
+def test_toggling_persistence_is_an_immutable_change(render: Any) -> None:
     """Documented in README (Upgrading): it needs the StatefulSets recreated."""
     before = kit.immutable_fields(render({"persistence": {"enabled": False}}))
     after = kit.immutable_fields(render({"persistence": {"enabled": True}}))
@@ -73,7 +75,7 @@ def test_toggling_persistence_is_an_immutable_change(render: Any, kit: Any) -> N
     assert any("spec.volumeClaimTemplates changed" in p for p in problems)
 
 
-def test_chart_version_does_not_reach_immutable_fields(kit: Any) -> None:
+def test_chart_version_does_not_reach_immutable_fields() -> None:
     """Nothing recorded mentions the chart or app version."""
     for path in kit.RECORDED_DIR.glob("*.json"):
         objects = json.dumps(json.loads(path.read_text())["objects"])

@@ -109,14 +109,19 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
-{{/* Name of the management StatefulSet and of its REST client Service. */}}
+{{/* Name of the management StatefulSet: names.management, else "<fullname>-management". */}}
 {{- define "kubegrid.management.fullname" -}}
-{{- printf "%s-management" (include "kubegrid.fullname" .) -}}
+{{- .Values.names.management | default (printf "%s-management" (include "kubegrid.fullname" .)) -}}
 {{- end -}}
 
-{{/* Name of the managers' headless Service (peers and discovery). */}}
+{{/* Name of the managers' headless Service (peers and discovery): names.managementHeadless, else "<fullname>-management-headless". */}}
 {{- define "kubegrid.management.headlessName" -}}
-{{- printf "%s-management-headless" (include "kubegrid.fullname" .) -}}
+{{- .Values.names.managementHeadless | default (printf "%s-management-headless" (include "kubegrid.fullname" .)) -}}
+{{- end -}}
+
+{{/* Name of the REST manager's client Service: names.managementService, else "<fullname>-management". */}}
+{{- define "kubegrid.management.serviceName" -}}
+{{- .Values.names.managementService | default (printf "%s-management" (include "kubegrid.fullname" .)) -}}
 {{- end -}}
 
 {{/* Number of managers: 3 with management.ha, else 1. */}}
@@ -138,11 +143,11 @@ Comma-separated fully qualified host names of the managers
 {{- join "," $hosts -}}
 {{- end -}}
 
-{{/* Comma-separated lookup locators: every manager host on the lookup port 4174. */}}
+{{/* Comma-separated lookup locators: every manager host on the lookup port. */}}
 {{- define "kubegrid.lookupLocators" -}}
 {{- $locators := list -}}
 {{- range (splitList "," (include "kubegrid.management.hosts" .)) -}}
-{{- $locators = append $locators (printf "%s:4174" .) -}}
+{{- $locators = append $locators (printf "%s:%d" . (int $.Values.ports.lookup)) -}}
 {{- end -}}
 {{- join "," $locators -}}
 {{- end -}}
@@ -256,7 +261,7 @@ fixed LRMI port range the NetworkPolicies open. Call with
 
 {{/* The LRMI port range of the grid JVMs ("8200-8299"). */}}
 {{- define "kubegrid.lrmiPortRange" -}}
-8200-8299
+{{- printf "%d-%d" (int .Values.ports.lrmi.first) (int .Values.ports.lrmi.last) -}}
 {{- end -}}
 
 {{/*

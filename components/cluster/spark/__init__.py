@@ -1,0 +1,39 @@
+"""Spark in the team namespaces: accounts and the driver's Role, pod templates
+and spark-defaults.conf sized to the node pools, the driver cleanup job, and
+the network paths Spark needs beyond the namespace's own.
+
+Everything here is plain data from pure functions of the spec; the stack
+applies it and `kubegrid render` prints it. In mode eks, the AWS side (a
+Pod Identity role per team for its S3 locations) is components/aws/s3_access.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import StackSpec, TeamSpec
+from ..tenancy import api_server_egress, aws_egress
+from .cleanup import cleanup_objects, cleanup_pod_labels
+from .names import SPARK_APP_LABEL, SPARK_ROLE_LABEL
+from .pod_templates import spark_config_map
+from .rbac import spark_accounts
+
+
+def spark_network_policies(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
+    """The Kubernetes API for drivers and the cleanup job; in mode eks, for a team
+    with S3 locations, AWS's APIs for the pods of Spark applications."""
+    policies = [
+        api_server_egress(team, "allow-apiserver-spark-driver", {SPARK_ROLE_LABEL: "driver"}),
+        api_server_egress(team, "allow-apiserver-driver-cleanup", cleanup_pod_labels(team.name)),
+    ]
+    if spec.is_eks and team.s3_access:
+        policies.append(aws_egress(team, {"matchExpressions": [{"key": SPARK_APP_LABEL, "operator": "Exists"}]}))
+    return policies
+
+
+def spark_objects(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
+    """Every Spark object of a team's namespace; none when its Spark is off."""
+    if not team.spark:
+        return []
+    return [*spark_accounts(team), spark_config_map(spec, team), *cleanup_objects(team),
+            *spark_network_policies(spec, team)]

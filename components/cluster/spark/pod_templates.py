@@ -1,0 +1,218 @@
+"""A team's Spark files: pod templates, spark-defaults.conf and the GPU
+discovery script, in one ConfigMap (:data:`~.names.CONFIG_MAP`).
+
+Spark builds its driver and executor pods from these templates, keeping what
+it does not set itself: the security context (non-root uid 185, no
+privilege escalation, no capabilities, the runtime's seccomp profile, a
+read-only root filesystem with writable ``/tmp`` and work directory), node
+affinity to the team's pools, and for GPU executors the GPU taint's
+toleration, the ``nvidia.com/gpu`` limit and the discovery script. So
+Spark's pods pass the namespace's ``restricted`` Pod Security level.
+
+spark-submit reads the files on the submitting machine: they are fetched
+into ``kubegrid-<team>/`` (see :func:`~.submit.fetch_command`), and
+spark-defaults.conf names the templates by that relative path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+from ...config import NodePoolSpec, StackSpec, TeamSpec
+from .. import labels, yaml_text
+from ..grid import PORTS, SPACE_NAME, lookup_locators
+from ..pod_security import container_security_context, pod_security_context
+from ..quantities import cpu_millis
+from ..scheduling import GPU_RESOURCE, pool_affinity, pool_tolerations
+from .names import (CONFIG_MAP, DRIVER_ACCOUNT, DRIVER_CONTAINER, EXECUTOR_ACCOUNT, EXECUTOR_CONTAINER,
+                    SPARK_IMAGE, SPARK_UID)
+from .sizing import DRIVER, ExecutorSize, cpu_executor, cpu_pools, gpu_executor, gpu_pools
+
+SPARK_DEFAULTS = "spark-defaults.conf"
+DRIVER_TEMPLATE = "driver-template.yaml"
+CPU_EXECUTOR_TEMPLATE = "executor-cpu-template.yaml"
+GPU_EXECUTOR_TEMPLATE = "executor-gpu-template.yaml"
+GPU_DISCOVERY_SCRIPT = "gpu-discovery.sh"
+GPU_SCRIPT_DIR = "/opt/kubegrid/gpu"
+WRITABLE_DIRS = {"tmp": "/tmp", "work-dir": "/opt/spark/work-dir"}
+"""emptyDir volumes for the paths Spark, the JVM and Python write to outside Spark's own local dirs."""
+
+GPU_DISCOVERY = """#!/usr/bin/env bash
+# Spark's GPU discovery script: prints the GPUs this container was given,
+# as {"name": "gpu", "addresses": ["0", ...]}.
+set -euo pipefail
+addresses=$(nvidia-smi --query-gpu=index --format=csv,noheader | sed -e 's/ //g' -e 's/.*/"&"/' | paste -sd, -)
+echo "{\\"name\\": \\"gpu\\", \\"addresses\\": [${addresses}]}"
+"""
+
+RAPIDS_OPTION = """# RAPIDS Accelerator (optional): add the rapids-4-spark jar to the image (or --jars) and set
+#   spark.plugins                        com.nvidia.spark.SQLPlugin
+#   spark.rapids.sql.concurrentGpuTasks  2
+#   spark.rapids.memory.pinnedPool.size  2g
+"""
+
+
+def local_dir(team: TeamSpec) -> str:
+    """Where spark-submit users keep the team's Spark files (relative to where they run spark-submit)."""
+    return f"kubegrid-{team.name}"
+
+
+def writable_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, mounts) of the writable directories."""
+    return ([{"name": name, "emptyDir": {}} for name in WRITABLE_DIRS],
+            [{"name": name, "mountPath": path} for name, path in WRITABLE_DIRS.items()])
+
+
+def resources(size: ExecutorSize) -> dict[str, Any]:
+    """Requests equal to limits, as Spark sets them from spark-defaults.conf."""
+    amounts: dict[str, Any] = {"cpu": cpu_millis(size.cpu_m), "memory": f"{size.pod_memory_mi}Mi"}
+    limits = {**amounts, GPU_RESOURCE: str(size.gpus)} if size.gpus else amounts
+    return {"requests": amounts, "limits": limits}
+
+
+ROLES = {
+    "driver": {"account": DRIVER_ACCOUNT, "container": DRIVER_CONTAINER, "mount_token": True},
+    "executor": {"account": EXECUTOR_ACCOUNT, "container": EXECUTOR_CONTAINER, "mount_token": False},
+}
+"""Per Spark role: its account, container name, and whether the token is mounted (only drivers call the API)."""
+
+
+def pod_template(team: TeamSpec, role: str, size: ExecutorSize, pools: tuple[NodePoolSpec, ...],
+                 extra_volumes: Optional[list] = None, extra_mounts: Optional[list] = None,
+                 env: Optional[list] = None) -> dict[str, Any]:
+    """A Spark pod template for ``role``: hardened, placed on ``pools`` (anywhere when there are none)."""
+    r = ROLES[role]
+    volumes, mounts = writable_volumes()
+    main: dict[str, Any] = {"name": r["container"], "image": SPARK_IMAGE, "imagePullPolicy": "IfNotPresent",
+                            "securityContext": container_security_context(), "resources": resources(size),
+                            "volumeMounts": mounts + (extra_mounts or [])}
+    if env:
+        main["env"] = env
+    spec: dict[str, Any] = {
+        "serviceAccountName": r["account"],
+        "automountServiceAccountToken": r["mount_token"],
+        "securityContext": pod_security_context(SPARK_UID),
+        "containers": [main],
+        "volumes": volumes + (extra_volumes or []),
+    }
+    if pools:
+        spec["affinity"] = pool_affinity(pools)
+        tolerations = pool_tolerations(pools)
+        if tolerations:
+            spec["tolerations"] = tolerations
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"labels": labels.standard(f"spark-{role}", **{labels.TEAM_LABEL: team.name})},
+            "spec": spec}
+
+
+def driver_template(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
+    return pod_template(team, "driver", DRIVER, cpu_pools(spec, team))
+
+
+def cpu_executor_template(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
+    return pod_template(team, "executor", cpu_executor(spec, team), cpu_pools(spec, team))
+
+
+def gpu_executor_template(spec: StackSpec, team: TeamSpec) -> Optional[dict[str, Any]]:
+    """The GPU executor template; None when the team may use no GPU pool (or has no GPU quota)."""
+    size = gpu_executor(spec, team)
+    if size is None:
+        return None
+    item = {"key": GPU_DISCOVERY_SCRIPT, "path": GPU_DISCOVERY_SCRIPT}
+    script = {"name": "gpu-discovery", "configMap": {"name": CONFIG_MAP, "defaultMode": 0o555, "items": [item]}}
+    return pod_template(
+        team, "executor", size, gpu_pools(spec, team), extra_volumes=[script],
+        extra_mounts=[{"name": "gpu-discovery", "mountPath": GPU_SCRIPT_DIR, "readOnly": True}],
+        env=[{"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"}])
+
+
+def executor_conf(size: ExecutorSize) -> dict[str, str]:
+    """The Spark properties that give executors ``size``."""
+    cpu = cpu_millis(size.cpu_m)
+    return {
+        "spark.executor.cores": str(size.cores),
+        "spark.kubernetes.executor.request.cores": cpu,
+        "spark.kubernetes.executor.limit.cores": cpu,
+        "spark.executor.memory": f"{size.memory_mi}m",
+        "spark.executor.memoryOverhead": f"{size.overhead_mi}m",
+    }
+
+
+def gpu_conf(team: TeamSpec, size: ExecutorSize) -> dict[str, str]:
+    """What a GPU job sets on top of spark-defaults.conf: the GPU template, one GPU
+    per executor shared by all its task slots, and the GPU executor's size."""
+    return {
+        "spark.kubernetes.executor.podTemplateFile": f"{local_dir(team)}/{GPU_EXECUTOR_TEMPLATE}",
+        "spark.executor.resource.gpu.amount": str(size.gpus),
+        "spark.task.resource.gpu.amount": repr(1 / size.cores),
+        **executor_conf(size),
+    }
+
+
+def grid_java_options() -> str:
+    """The grid's LRMI port range for the JVM's grid client, as the NetworkPolicies open it."""
+    return f"-Dcom.gs.transport_protocol.lrmi.bind-port={PORTS.lrmi_first}-{PORTS.lrmi_last}"
+
+
+def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
+    """spark-defaults.conf of a team, as properties in file order."""
+    d = local_dir(team)
+    locators = lookup_locators(spec)
+    conf = {
+        "spark.kubernetes.namespace": team.name,
+        "spark.kubernetes.container.image": SPARK_IMAGE,
+        "spark.kubernetes.authenticate.driver.serviceAccountName": DRIVER_ACCOUNT,
+        "spark.kubernetes.authenticate.executor.serviceAccountName": EXECUTOR_ACCOUNT,
+        "spark.kubernetes.driver.podTemplateFile": f"{d}/{DRIVER_TEMPLATE}",
+        "spark.kubernetes.driver.podTemplateContainerName": DRIVER_CONTAINER,
+        "spark.kubernetes.executor.podTemplateFile": f"{d}/{CPU_EXECUTOR_TEMPLATE}",
+        "spark.kubernetes.executor.podTemplateContainerName": EXECUTOR_CONTAINER,
+        "spark.driver.cores": str(DRIVER.cores),
+        "spark.kubernetes.driver.request.cores": cpu_millis(DRIVER.cpu_m),
+        "spark.kubernetes.driver.limit.cores": cpu_millis(DRIVER.cpu_m),
+        "spark.driver.memory": f"{DRIVER.memory_mi}m",
+        "spark.driver.memoryOverhead": f"{DRIVER.overhead_mi}m",
+        **executor_conf(cpu_executor(spec, team)),
+        "spark.insightedge.space.name": SPACE_NAME,
+        "spark.insightedge.space.lookup.locators": locators,
+        "spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS": locators,
+        "spark.executorEnv.GS_LOOKUP_LOCATORS": locators,
+        "spark.driver.extraJavaOptions": grid_java_options(),
+        "spark.executor.extraJavaOptions": grid_java_options(),
+    }
+    if gpu_executor(spec, team) is not None:
+        conf["spark.executor.resource.gpu.vendor"] = "nvidia.com"
+        conf["spark.executor.resource.gpu.discoveryScript"] = f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}"
+    return conf
+
+
+def properties_text(header: str, conf: dict[str, str]) -> str:
+    width = max(len(key) for key in conf)
+    return header + "".join(f"{key:<{width}}  {value}\n" for key, value in conf.items())
+
+
+def spark_files(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
+    """The ConfigMap's files by name."""
+    gpu_template = gpu_executor_template(spec, team)
+    header = (f"# Spark defaults of team {team.name} (KubeGrid stack {spec.stack}); generated from the stack.\n"
+              f"# Pod templates are read from ./{local_dir(team)}/ where spark-submit runs.\n")
+    if gpu_template is not None:
+        header += RAPIDS_OPTION
+    files = {
+        SPARK_DEFAULTS: properties_text(header, spark_defaults(spec, team)),
+        DRIVER_TEMPLATE: yaml_text.dump(driver_template(spec, team), sort_keys=False),
+        CPU_EXECUTOR_TEMPLATE: yaml_text.dump(cpu_executor_template(spec, team), sort_keys=False),
+    }
+    if gpu_template is not None:
+        files[GPU_EXECUTOR_TEMPLATE] = yaml_text.dump(gpu_template, sort_keys=False)
+        files[GPU_DISCOVERY_SCRIPT] = GPU_DISCOVERY
+    return files
+
+
+def spark_config_map(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": CONFIG_MAP, "namespace": team.name, "labels": labels.standard("spark")},
+        "data": spark_files(spec, team),
+    }

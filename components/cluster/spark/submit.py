@@ -1,0 +1,76 @@
+"""What a team needs to run Spark, as the `spark` stack output: executor
+sizes per pool, and ready commands to fetch the team's Spark files and to
+submit a CPU and a GPU job (Spark's SparkPi example from the image; replace
+the class and jar with your application).
+
+The commands run where `kubectl` reaches the cluster and a Spark
+distribution of the image's version provides spark-submit; the API server
+address comes from the kubeconfig, so the same command serves every stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import StackSpec, TeamSpec
+from .names import CONFIG_MAP, EXAMPLES_JAR, SPARK_IMAGE, SPARK_VERSION
+from .pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_EXECUTOR_TEMPLATE, SPARK_DEFAULTS,
+                            executor_conf, gpu_conf, local_dir)
+from .sizing import (DRIVER, ExecutorSize, cpu_executor, cpu_pools, cpu_sizing, executors_in_quota, gpu_executor,
+                     gpu_pools, gpu_sizing, sizing)
+
+EXAMPLE_CLASS = "org.apache.spark.examples.SparkPi"
+
+
+def kubectl(spec: StackSpec) -> str:
+    return f"kubectl --context {spec.cluster.context}" if spec.cluster.context else "kubectl"
+
+
+def fetch_command(spec: StackSpec, team: TeamSpec) -> str:
+    """Copies the team's spark-defaults.conf and pod templates from its ConfigMap into ./kubegrid-<team>/."""
+    files = [SPARK_DEFAULTS, DRIVER_TEMPLATE, CPU_EXECUTOR_TEMPLATE]
+    if gpu_executor(spec, team) is not None:
+        files.append(GPU_EXECUTOR_TEMPLATE)
+    d = local_dir(team)
+    return (f"mkdir -p {d} && for f in {' '.join(files)}; do {kubectl(spec)} -n {team.name} get configmap "
+            f"{CONFIG_MAP} -o \"go-template={{{{index .data \\\"$f\\\"}}}}\" > \"{d}/$f\"; done")
+
+
+def submit_command(spec: StackSpec, team: TeamSpec, size: ExecutorSize, extra: dict[str, str], kind: str) -> str:
+    """spark-submit of the SparkPi example with ``size`` executors, as many as one node holds and the quota allows."""
+    target = (gpu_sizing if size.gpus else cpu_sizing)(spec, team)
+    instances = max(1, min(target.per_node if target else 1, executors_in_quota(team, size)))
+    conf = {"spark.executor.instances": str(instances), **extra}
+    if spec.cluster.context:
+        conf["spark.kubernetes.context"] = spec.cluster.context
+    server = f"$({kubectl(spec)} config view --minify -o jsonpath='{{.clusters[0].cluster.server}}')"
+    return " ".join([
+        "spark-submit", f"--master \"k8s://{server}\"", "--deploy-mode cluster", f"--name {team.name}-{kind}-pi",
+        f"--properties-file {local_dir(team)}/{SPARK_DEFAULTS}",
+        *(f"--conf {key}={value}" for key, value in conf.items()),
+        f"--class {EXAMPLE_CLASS}", EXAMPLES_JAR, "1000",
+    ])
+
+
+def team_output(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
+    """A Spark team's entry in the `spark` stack output."""
+    cpu = cpu_executor(spec, team)
+    out: dict[str, Any] = {
+        "namespace": team.name, "image": SPARK_IMAGE, "sparkVersion": SPARK_VERSION, "configMap": CONFIG_MAP,
+        "driver": {"cores": DRIVER.cores, "memory": f"{DRIVER.memory_mi}m", "memoryOverhead": f"{DRIVER.overhead_mi}m"},
+        "pools": {p.name: sizing(p.shape).figures() for p in cpu_pools(spec, team) + gpu_pools(spec, team)},
+        "cpuExecutor": executor_conf(cpu),
+        "fetchFiles": fetch_command(spec, team),
+        "sparkSubmitCpu": submit_command(spec, team, cpu, {}, "cpu"),
+    }
+    gpu = gpu_executor(spec, team)
+    if gpu is not None:
+        extra = gpu_conf(team, gpu)
+        out["gpuExecutor"] = extra
+        out["sparkSubmitGpu"] = submit_command(spec, team, gpu, extra, "gpu")
+    return out
+
+
+def spark_outputs(spec: StackSpec) -> dict[str, Any]:
+    """The `spark` stack output: one entry per team with Spark on."""
+    return {team.name: team_output(spec, team) for team in spec.teams if team.spark}

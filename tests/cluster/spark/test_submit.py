@@ -1,0 +1,120 @@
+"""The `spark` stack output (sizes and ready commands, shown by `kubegrid plan`) and,
+in mode eks, each team's Pod Identity role for its S3 locations."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from components.offline import cli
+from components.config.instance_types import SHAPES
+from components.cluster.spark.names import EXAMPLES_JAR
+from components.cluster.spark.pod_templates import executor_conf
+from components.cluster.spark.sizing import sizing
+from tests.support.stacks import stack_config, stack_spec
+
+
+def policy(resource) -> dict:
+    return json.loads(resource.inputs.get("assumeRolePolicy") or resource.inputs["policy"])
+
+
+def test_every_spark_team_gets_sizes_and_commands(run_stack, each_stack):
+    outputs = run_stack(each_stack).outputs["spark"]
+    spec = stack_spec(each_stack)
+    assert set(outputs) == {t.name for t in spec.teams if t.spark}
+    for team in spec.teams:
+        out = outputs[team.name]
+        for pool in spec.team_pools(team):
+            if not pool.gpu or team.quota.gpus:
+                assert out["pools"][pool.name] == sizing(pool.shape).figures()
+        assert out["sparkSubmitCpu"].startswith("spark-submit --master \"k8s://$(kubectl config view --minify")
+        assert f"--properties-file kubegrid-{team.name}/spark-defaults.conf" in out["sparkSubmitCpu"]
+        assert out["sparkSubmitCpu"].endswith(f"{EXAMPLES_JAR} 1000")
+        assert f"-n {team.name} get configmap kubegrid-spark" in out["fetchFiles"]
+
+
+def test_prod_figures_and_commands():
+    from components.cluster.spark.submit import spark_outputs
+
+    out = spark_outputs(stack_spec("prod"))
+    general = sizing(SHAPES["r6i.4xlarge"])
+    assert out["risk"]["cpuExecutor"] == executor_conf(general.executor)
+    assert "--conf spark.executor.instances=4 " in out["risk"]["sparkSubmitCpu"]  # one node's worth
+    assert "sparkSubmitGpu" not in out["risk"]
+    gpu = out["analytics"]["sparkSubmitGpu"]
+    for flag in ("spark.executor.resource.gpu.amount=1", "spark.task.resource.gpu.amount=0.0625",
+                 "spark.kubernetes.executor.podTemplateFile=kubegrid-analytics/executor-gpu-template.yaml",
+                 "spark.executor.instances=1", "spark.executor.cores=16"):
+        assert f"--conf {flag} " in gpu
+    assert "executor-gpu-template.yaml" in out["analytics"]["fetchFiles"]
+
+
+def test_instances_are_capped_by_the_quota():
+    from components.cluster.spark.submit import spark_outputs
+    from components.config import load_spec
+
+    config = copy.deepcopy(stack_config("prod"))
+    config["kubegrid:teams"][1]["quota"].update(cpu=10, memoryGiB=200)  # room for 2 executors of 3.92 CPU
+    out = spark_outputs(load_spec(config, "prod"))
+    assert "--conf spark.executor.instances=2 " in out["risk"]["sparkSubmitCpu"]
+
+
+def test_a_kubeconfig_context_is_used_everywhere():
+    from components.cluster.spark.submit import spark_outputs
+    from components.config import load_spec
+
+    config = copy.deepcopy(stack_config("local"))
+    config["kubegrid:cluster"]["context"] = "kind-kubegrid"
+    out = spark_outputs(load_spec(config, "local"))["analytics"]
+    assert "kubectl --context kind-kubegrid config view" in out["sparkSubmitCpu"]
+    assert "--conf spark.kubernetes.context=kind-kubegrid " in out["sparkSubmitCpu"]
+    assert "kubectl --context kind-kubegrid -n analytics" in out["fetchFiles"]
+
+
+def test_plan_shows_the_spark_output(capsys):
+    assert cli.main(["plan", "local"]) == cli.EXIT_OK
+    text = capsys.readouterr().out
+    assert "sparkSubmitCpu: spark-submit" in text and "executorMemoryOverhead" not in text  # no pools locally
+    assert "spark.executor.memory: 2048m" in text
+
+
+def test_a_pod_identity_role_per_team_with_s3_locations(run_stack):
+    run = run_stack("prod")
+    roles = [r for r in run.of_type("aws:iam/role:Role") if r.parent == "kubegrid-spark-s3"]
+    assert [r.name for r in roles] == ["kubegrid-spark-s3-analytics"]  # risk has no s3Access
+    trust = policy(roles[0])["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    condition = trust["Condition"]["StringEquals"]
+    assert condition["aws:RequestTag/kubernetes-namespace"] == "analytics"
+    assert condition["aws:RequestTag/kubernetes-service-account"] == ["spark-driver", "spark-executor"]
+    assert "kubegrid-cluster-eks" in condition["aws:RequestTag/eks-cluster-arn"]
+    associations = [r for r in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                    if r.parent == "kubegrid-spark-s3"]
+    assert sorted((a.inputs["namespace"], a.inputs["serviceAccount"]) for a in associations) == [
+        ("analytics", "spark-driver"), ("analytics", "spark-executor")]
+    assert run.outputs["spark"]["analytics"]["s3RoleArn"].startswith("arn:aws:iam::")
+    assert "s3RoleArn" not in run.outputs["spark"]["risk"]
+
+
+def test_the_role_reaches_only_the_teams_buckets_and_prefixes(run_stack):
+    (inline,) = [r for r in run_stack("prod").of_type("aws:iam/rolePolicy:RolePolicy")
+                 if r.name == "kubegrid-spark-s3-analytics-policy"]
+    statements = policy(inline)["Statement"]
+    resources = {json.dumps(s["Resource"]) for s in statements}
+    assert resources == {
+        '"arn:aws:s3:::kubegrid-prod-analytics"', '["arn:aws:s3:::kubegrid-prod-analytics/*"]',
+        '"arn:aws:s3:::kubegrid-prod-shared"', '["arn:aws:s3:::kubegrid-prod-shared/reference/*"]'}
+    listing = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert "Condition" not in listing[0]  # s3://kubegrid-prod-analytics/: the whole bucket
+    assert listing[1]["Condition"] == {"StringLike": {"s3:prefix": ["reference/", "reference/*"]}}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(a.startswith("s3:") and "*" not in a for a in actions)
+
+
+def test_no_aws_access_in_mode_existing(run_stack):
+    run = run_stack("local")
+    assert not [r for r in run.resources if r.type.startswith("aws:")]
+    assert "s3RoleArn" not in run.outputs["spark"]["analytics"]
