@@ -38,7 +38,7 @@ def test_stateful_cluster_objects_are_protected_in_prod_only(run_stack):
 
 
 def test_the_grid_waits_for_its_namespace_and_storage_class(run_stack):
-    assert run_stack("prod").named("kubegrid-grid-release").dependencies == [
+    assert sorted(run_stack("prod").named("kubegrid-grid-release").dependencies) == [
         "namespace-kubegrid", "storageclass-gp3"]
     assert run_stack("local").named("kubegrid-grid-release").dependencies == ["namespace-kubegrid"]
 

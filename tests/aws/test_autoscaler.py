@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.cluster.charts import AUTOSCALER_CHART_VERSION as CHART_VERSION
-from components.cluster.charts import autoscaler_image_tag as image_tag
-from components.cluster.charts import autoscaler_release, remote_releases as helm_releases
+from components.cluster.charts import remote_releases as helm_releases
 from tests.support.stacks import config_of
 from tests.support.aws import children, policy
 from tests.support.stacks import stack_spec
@@ -38,10 +37,6 @@ def test_official_chart_pinned_with_auto_discovery(run_stack):
     assert values["image"] == {"tag": "v1.34.2"}
     assert values["nodeSelector"] == {"kubegrid.io/pool": "system"}  # never on a pool that scales to zero
     assert values["extraArgs"]["skip-nodes-with-local-storage"] is False  # idle Spark nodes are removed
-
-
-def test_image_follows_the_kubernetes_minor_version():
-    assert image_tag("1.34") == "v1.34.2" and image_tag("1.33") == "v1.33.3" and image_tag("1.36") == "v1.36.0"
 
 
 def test_rendered_release_is_exactly_what_is_applied(run_stack):
@@ -127,12 +122,3 @@ def test_multi_gpu_instance_and_config_taints_are_hinted(run_stack):
     found = hints(run_stack(config=config, name="dev"), "gpu-l4")
     assert found[f"{HINT}/resources/nvidia.com/gpu"] == "4"
     assert found[f"{HINT}/taint/team"] == "ml:NoExecute"
-
-
-def test_autoscaler_tolerates_the_taints_of_its_home_pool():
-    import copy
-    from components.config import load_spec
-    config = config_of("dev")
-    config["kubegrid:nodePools"][0]["taints"] = [{"key": "CriticalAddonsOnly", "effect": "NoSchedule"}]
-    values = autoscaler_release(load_spec(copy.deepcopy(config), "dev"))["values"]
-    assert values["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
