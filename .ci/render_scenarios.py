@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from components.grid import CHART_DIR
-from components.render import file_name, render_chart, to_yaml
+from components.cluster.grid import CHART_DIR
+from components.offline.render import file_name, render_chart, to_yaml
 
 
 def main(out: Path) -> int:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .aws.access import DeployerError, deployer_principal
 from .aws.eks_platform import EksPlatform, EksPlatformArgs
 from .aws.s3_access import SparkS3Access, SparkS3AccessArgs, s3_teams
 from .aws.naming import aws_stack
@@ -64,7 +65,7 @@ def build_stack(spec: StackSpec) -> dict[str, Any]:
     s3_roles: dict[str, pulumi.Output[str]] = {}
     waits_for: list[pulumi.Resource] = []
     if spec.is_eks:
-        eks = EksPlatform("kubegrid", EksPlatformArgs(spec=spec))
+        eks = EksPlatform("kubegrid", EksPlatformArgs(spec=spec, deployer=deployer_principal()))
         provider = eks.provider
         waits_for.append(eks.storage_class)
         s3 = SparkS3Access("kubegrid-spark-s3", SparkS3AccessArgs(
@@ -107,5 +108,9 @@ def main() -> None:
         raise pulumi.RunError("invalid stack configuration:\n  " + "\n  ".join(map(str, error.problems))) from None
     for warning in valid.warnings:
         pulumi.log.warn(str(warning))
-    for key, value in build_stack(valid.spec).items():
+    try:
+        outputs = build_stack(valid.spec)
+    except DeployerError as error:  # raised before the first resource is declared
+        raise pulumi.RunError(str(error)) from None
+    for key, value in outputs.items():
         pulumi.export(key, value)

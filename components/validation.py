@@ -5,7 +5,8 @@ and by every `kubegrid` command before anything else.
    (components/config/reader.py, from the field's ``setting``).
 2. The keys of one object are checked together (components/config/rules.py
    ``check_pool``), then keys across the stack (``cross_check``).
-3. The teams' quotas are checked against what Spark needs on the node pools
+3. What is allowed but should not stay is warned about (``rules.config_warnings``).
+4. The teams' quotas are checked against what Spark needs on the node pools
    (components/cluster/quota.py): a quota that cannot hold one driver and one
    executor is an error; a GPU quota above what the pools can provide is a warning.
 
@@ -21,6 +22,7 @@ from typing import Any, Callable
 
 from .cluster.quota import quota_problems
 from .config import ConfigError, Problem, StackSpec, load_spec
+from .config.rules import config_warnings
 
 
 @dataclass(frozen=True)
@@ -38,4 +40,4 @@ def validate(config: Mapping[str, Any], stack: str,
     errors, warnings = quota_problems(spec)
     if errors:
         raise ConfigError(errors)
-    return ValidStack(spec, warnings)
+    return ValidStack(spec, config_warnings(spec) + warnings)

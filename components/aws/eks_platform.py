@@ -46,6 +46,8 @@ class EksPlatformArgs:
     spec: StackSpec
     """The validated stack spec; its cluster mode must be `eks`. The platform reads
     the cluster, the node pools, the teams' principals, the region and the environment."""
+    deployer: str
+    """The IAM role or user running `pulumi up` (:func:`~.access.deployer_principal`): always a cluster admin."""
 
 
 class EksPlatform(pulumi.ComponentResource):
@@ -94,7 +96,7 @@ class EksPlatform(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         access = ClusterAccess(f"{name}-access", ClusterAccessArgs(
-            stack=stack, grants=access_grants(spec), cluster_name=eks.name), child)
+            stack=stack, grants=access_grants(spec, args.deployer), cluster_name=eks.name), child)
         base_addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             stack=stack, kubernetes_version=version, cluster_name=eks.name, addons=BEFORE_NODES), child)
 
@@ -117,10 +119,10 @@ class EksPlatform(pulumi.ComponentResource):
             roles={EBS_CSI_DRIVER: AddonRole(EBS_CSI_SERVICE_ACCOUNT, ebs_role.role.arn)},
             depends_on=[*pools, *ebs_role.grants, base_addons.addons[POD_IDENTITY_AGENT]]), child)
 
-        region = spec.region
+        region, profile, role_arn = spec.region, spec.aws_profile, spec.aws_role_arn
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             eks.name, eks.endpoint, eks.certificate_authority.data).apply(
-            lambda v: kubeconfig(v[0], v[1], v[2], region)))
+            lambda v: kubeconfig(v[0], v[1], v[2], region, profile, role_arn)))
         # Everything on the cluster side waits for access, nodes and the core add-ons.
         self.provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig,

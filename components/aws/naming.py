@@ -13,10 +13,6 @@ from typing import Mapping
 
 from ..config import StackSpec
 
-STACK_TAG = "kubegrid:stack"
-ENVIRONMENT_TAG = "kubegrid:environment"
-MANAGED_BY_TAG = "kubegrid:managed-by"
-
 
 def partition(region: str) -> str:
     """The AWS partition of a region (aws, aws-cn or aws-us-gov)."""
@@ -62,8 +58,7 @@ def aws_stack(spec: StackSpec) -> AwsStack:
     """The AWS view of a stack in mode eks."""
     if spec.region is None:
         raise ValueError("mode eks needs aws:region")
-    return AwsStack(region=spec.region, cluster=spec.cluster_name, protect=spec.is_prod, tags={
-        STACK_TAG: spec.stack, ENVIRONMENT_TAG: spec.environment.value, MANAGED_BY_TAG: "pulumi"})
+    return AwsStack(region=spec.region, cluster=spec.cluster_name, protect=spec.is_prod, tags=spec.resource_tags)
 
 
 def slug(text: str) -> str:

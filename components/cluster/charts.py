@@ -99,8 +99,11 @@ def device_plugin_release(spec: StackSpec) -> Optional[dict[str, Any]]:
 
 
 def remote_releases(spec: StackSpec) -> list[dict[str, Any]]:
-    """Every remote chart of the stack, in install order; none outside mode eks."""
+    """Every remote chart of the stack, in install order: mode eks's autoscaler and device plugin,
+    then (any mode) the observability releases."""
+    from .observability import observability_releases  # imported here: it imports this module
+
     if not spec.is_eks:
-        return []
+        return observability_releases(spec)
     plugin = device_plugin_release(spec)
-    return [autoscaler_release(spec)] + ([plugin] if plugin is not None else [])
+    return [autoscaler_release(spec)] + ([plugin] if plugin is not None else []) + observability_releases(spec)

@@ -29,6 +29,11 @@ LICENSE_KEY = "license"
 CLUSTER_DOMAIN = "cluster.local"
 SPACE_NAME = "kubegrid-space"
 """The space the partitions form; Spark jobs and notebooks connect to it by this name."""
+PRODUCT_IMAGES = {"smart-cache": "gigaspaces/smart-cache-enterprise",
+                  "insightedge": "gigaspaces/insightedge-enterprise"}
+"""GigaSpaces' published image of each product; its tag is the version. The chart holds the same map."""
+NOTEBOOK_IMAGE = PRODUCT_IMAGES["insightedge"]
+"""Zeppelin and Spark live in the insightedge image, whatever the grid's product."""
 
 
 @dataclass(frozen=True)
@@ -58,20 +63,37 @@ class GridPorts:
 PORTS = GridPorts()
 
 
+MANAGER = f"{FULLNAME}-manager"
+"""The manager name GigaSpaces' images derive their Service names from (``manager.name``)."""
+
+
 @dataclass(frozen=True)
 class GridNames:
-    """Names of the chart's objects that clients depend on, as the chart's `names` values."""
+    """Names of the chart's objects that clients depend on, as the chart's `names` values.
 
-    management: str = f"{FULLNAME}-management"
-    """The managers' StatefulSet (its pods are ``<management>-<i>``)."""
-    management_headless: str = f"{FULLNAME}-management-headless"
-    """Headless Service of the managers: stable DNS names for peers and lookup clients."""
-    management_service: str = f"{FULLNAME}-management"
-    """Client Service of the REST manager."""
+    GigaSpaces derives every name from the manager name M (docs/gigaspaces.md): the
+    StatefulSet M, its headless Service ``M-hs``, the client Service ``M-service``, and
+    the headless Service ``M-insightedge-manager-hs`` the Spark connector (16.3 and
+    later) looks the grid up through when given ``spark.insightedge.space.manager=M``.
+    """
+
+    management: str = MANAGER
+    """The managers' StatefulSet M (its pods are ``M-<i>``): the ``manager.name`` data pods and Spark are given."""
+    management_headless: str = f"{MANAGER}-hs"
+    """Headless Service of the managers (the StatefulSet's serviceName): stable DNS names for peers and lookup clients."""
+    management_service: str = f"{MANAGER}-service"
+    """Client Service of the managers: REST manager and lookup service."""
+    spark_locator_service: str = f"{MANAGER}-insightedge-manager-hs"
+    """Headless Service of the managers' lookup services that the Spark connector derives from the manager name."""
+
+    @property
+    def manager(self) -> str:
+        """The manager name M, for ``manager.name`` and ``spark.insightedge.space.manager``."""
+        return self.management
 
     def values(self) -> dict[str, str]:
         return {"management": self.management, "managementHeadless": self.management_headless,
-                "managementService": self.management_service}
+                "managementService": self.management_service, "sparkLocatorService": self.spark_locator_service}
 
 
 NAMES = GridNames()
@@ -89,12 +111,23 @@ def manager_hosts(spec: StackSpec) -> list[str]:
 
 
 def lookup_locators(spec: StackSpec) -> str:
-    """host:port of every lookup service, as grid clients (Spark executors) need them."""
+    """host:port of every lookup service, as grid clients that take explicit locators need them."""
     return ",".join(f"{host}:{PORTS.lookup}" for host in manager_hosts(spec))
+
+
+def spark_locator(spec: StackSpec) -> str:
+    """The lookup locator the Spark connector derives from ``spark.insightedge.space.manager``
+    (no port: the connector uses the default lookup port)."""
+    return service_host(NAMES.spark_locator_service, spec.grid.namespace)
 
 
 def rest_url(spec: StackSpec) -> str:
     return f"http://{service_host(NAMES.management_service, spec.grid.namespace)}:{PORTS.rest}"
+
+
+def grid_image(spec: StackSpec) -> str:
+    """The image the managers and data pods run."""
+    return f"{spec.grid.image_repository or PRODUCT_IMAGES[spec.grid.product]}:{spec.grid.version}"
 
 
 def license_secret_name(spec: StackSpec) -> str:
@@ -111,7 +144,9 @@ def grid_values(spec: StackSpec) -> dict[str, Any]:
         "clusterDomain": CLUSTER_DOMAIN,
         "names": NAMES.values(),
         "ports": PORTS.values(),
-        "image": {"repository": g.image_repository, "tag": g.image_tag},
+        "product": g.product,
+        "version": g.version,
+        "image": {"repository": g.image_repository},
         "management": {"ha": g.managers == 3, "cpu": quantities.cpu(g.manager_cpu),
                        "memory": quantities.memory(g.manager_memory_gib)},
         "partitions": {"count": g.partitions, "backups": g.backups, "zoneAware": g.zone_aware,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..config import NAMESPACE, NodePoolSpec, Problem, StackSpec, TeamSpec
-from .spark.sizing import DEFAULT_EXECUTOR, DRIVER, ExecutorSize, cpu_pools, executors_in_quota, gpu_pools, sizing
+from .spark.sizing import DEFAULT_EXECUTOR, DRIVER, ExecutorSize, cpu_pools, executors_in_quota, gpu_pools, pool_sizing
 
 
 def _gib(mib: int) -> str:
@@ -75,7 +75,7 @@ def quota_problems(spec: StackSpec) -> tuple[list[Problem], list[Problem]]:
         at = f"{NAMESPACE}:teams[{i}].quota"
         if team.spark:
             pools = cpu_pools(spec, team) + gpu_pools(spec, team)
-            checks = [(sizing(p.shape).executor, p) for p in pools] or [(DEFAULT_EXECUTOR, None)]
+            checks = [(pool_sizing(spec, p).executor, p) for p in pools] or [(DEFAULT_EXECUTOR, None)]
             errors += [Problem(at, f) for f in (executor_finding(team, size, pool) for size, pool in checks) if f]
         if spec.is_eks:
             finding = gpu_finding(spec, team)

@@ -7,10 +7,10 @@ or the values the Pulumi engine hands the program) into frozen dataclasses.
 from .load import STRUCTURED_KEYS, TOP_LEVEL, load_spec, read_stack_file
 from .reader import ConfigError, Problem, Secret
 from .spec import (NAMESPACE, AmiFamily, CapacityType, ClusterMode, ClusterSpec, Environment, GridSpec, NatGateways,
-                   NodePoolSpec, QuotaSpec, StackSpec, Taint, TaintEffect, TeamSpec)
+                   MonitoringMode, NodePoolSpec, ObservabilitySpec, QuotaSpec, StackSpec, Taint, TaintEffect, TeamSpec)
 
 __all__ = [
     "NAMESPACE", "STRUCTURED_KEYS", "TOP_LEVEL", "AmiFamily", "CapacityType", "ClusterMode", "ClusterSpec",
     "ConfigError", "Environment", "GridSpec", "NatGateways", "NodePoolSpec", "Problem", "QuotaSpec", "Secret",
-    "StackSpec", "Taint", "TaintEffect", "TeamSpec", "load_spec", "read_stack_file",
+    "MonitoringMode", "ObservabilitySpec", "StackSpec", "Taint", "TaintEffect", "TeamSpec", "load_spec", "read_stack_file",
 ]

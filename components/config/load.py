@@ -10,17 +10,19 @@ validation pipeline (components/validation.py) that `pulumi up` and
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .reader import ConfigError, Problem, Reader, describe, suggestion
 from .rules import check_pool, cross_check
-from .spec import NAMESPACE, ClusterSpec, Environment, GridSpec, NodePoolSpec, StackSpec, TeamSpec
+from .spec import (ARN_PATTERN, NAMESPACE, ClusterSpec, Environment, GridSpec, NodePoolSpec, ObservabilitySpec,
+                   StackSpec, TeamSpec)
 
 OBJECT_RULES = {NodePoolSpec: check_pool}
 """Rules between the keys of one object, run by the reader on each object of that type."""
-STRUCTURED_KEYS = ("cluster", "nodePools", "grid", "teams")
+STRUCTURED_KEYS = ("cluster", "nodePools", "grid", "teams", "observability")
 """Top-level keys whose values are objects or lists (the engine passes them as JSON text)."""
 TOP_LEVEL: dict[str, str] = {
     "environment": "The environment this stack is: local, dev, staging or prod.",
@@ -28,6 +30,7 @@ TOP_LEVEL: dict[str, str] = {
     "nodePools": "Node pools of the EKS cluster (mode `eks` only).",
     "grid": "The data grid deployed by the kubegrid chart.",
     "teams": "Team namespaces, their quotas, access and Spark.",
+    "observability": "Metrics, dashboards and alerts, and the Spark history server.",
 }
 REGION_PATTERN = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 
@@ -54,16 +57,24 @@ def load_spec(config: Mapping[str, Any], stack: str,
     pools, pool_at = _read_list(reader, NodePoolSpec, ours.get("nodePools"), "nodePools")
     grid = reader.read_object(GridSpec, ours.get("grid") or {}, f"{NAMESPACE}:grid")
     teams, team_at = _read_list(reader, TeamSpec, ours.get("teams"), "teams")
+    observability = reader.read_object(ObservabilitySpec, ours.get("observability") or {}, f"{NAMESPACE}:observability")
 
     region = config.get("aws:region")
     if region is not None and (not isinstance(region, str) or not REGION_PATTERN.fullmatch(region)):
         reader.fail("aws:region", f"got {describe(region)}; expected an AWS region such as \"eu-west-1\"")
         region = None
 
-    if not isinstance(environment, Environment) or cluster is None or grid is None:
+    profile = config.get("aws:profile")
+    if profile is not None and not isinstance(profile, str):
+        reader.fail("aws:profile", f"got {describe(profile)}; expected the name of an AWS profile")
+        profile = None
+    role_arn = _assumed_role(reader, config)
+
+    if not isinstance(environment, Environment) or cluster is None or grid is None or observability is None:
         raise ConfigError(reader.problems)
     spec = StackSpec(stack=stack, environment=environment, cluster=cluster, node_pools=pools,
-                     grid=grid, teams=teams, region=region)
+                     grid=grid, teams=teams, observability=observability, region=region, aws_profile=profile,
+                     aws_role_arn=role_arn)
     # Rules across keys still run when some items failed to read, so one run shows every
     # problem; rules over a whole list wait until every item of it was read.
     positions = {"nodePools": pool_at, "teams": team_at}
@@ -72,6 +83,37 @@ def load_spec(config: Mapping[str, Any], stack: str,
     if problems:
         raise ConfigError(problems)
     return spec
+
+
+def _assumed_role(reader: Reader, config: Mapping[str, Any]) -> Optional[str]:
+    """The one role the AWS provider assumes, from `aws:assumeRoles`, so that the
+    kubeconfig's token (`aws eks get-token --role-arn`) acts as the same identity."""
+    if config.get("aws:assumeRoleWithWebIdentity") is not None:
+        reader.fail("aws:assumeRoleWithWebIdentity", "not supported: the kubeconfig's `aws eks get-token` cannot "
+                    "repeat it; set AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the environment instead, "
+                    "which the AWS provider and the AWS CLI both read")
+    raw = config.get("aws:assumeRoles")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            pass
+    roles = [r for r in raw if isinstance(r, Mapping)] if isinstance(raw, list) else []
+    if not isinstance(raw, list) or len(roles) != len(raw) or not roles:
+        reader.fail("aws:assumeRoles", f"got {describe(raw)}; expected a list of objects with roleArn")
+        return None
+    if len(roles) > 1:
+        reader.fail("aws:assumeRoles", f"got a chain of {len(roles)} roles; the kubeconfig's `aws eks get-token "
+                    "--role-arn` assumes one role, so the AWS provider and the Kubernetes token would act as "
+                    "different identities: assume one role here, or chain them in an AWS profile (aws:profile)")
+        return None
+    arn = roles[0].get("roleArn")
+    if not isinstance(arn, str) or not re.fullmatch(ARN_PATTERN, arn):
+        reader.fail("aws:assumeRoles[0].roleArn", f"got {describe(arn)}; expected an IAM role ARN")
+        return None
+    return arn
 
 
 def _count(raw: Any) -> int:

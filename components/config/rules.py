@@ -17,6 +17,8 @@ from .instance_types import FAMILIES, SHAPES
 from .reader import Problem, describe, is_default, suggestion
 from .spec import ARN_PATTERN, NAMESPACE, RESERVED_NAMESPACES, StackSpec
 
+WORLD = "0.0.0.0/0"
+
 def check_pool(v: Mapping[str, Any], fail: Callable[[str, str], None]) -> None:
         """Rules between a pool's own keys; ``v`` holds the keys that were valid."""
         lo, hi, desired = v.get("min_size"), v.get("max_size"), v.get("desired_size")
@@ -67,6 +69,7 @@ def cross_check(spec: StackSpec, complete: Mapping[str, bool],
     _check_pools(spec, fail, positions["nodePools"])
     _check_grid(spec, fail)
     _check_teams(spec, fail, positions["teams"])
+    _check_observability(spec, fail)
     return problems
 
 
@@ -104,8 +107,15 @@ def _check_cluster(spec: StackSpec, fail, problems: list[Problem], pools_complet
         for i, cidr in enumerate(c.private_access_cidrs):
             if not _is_cidr(cidr):
                 fail(f"cluster.privateAccessCidrs[{i}]", f"got {cidr!r}; expected an IPv4 CIDR such as \"10.100.0.0/16\"")
-        if spec.is_prod and c.public_endpoint:
-            fail("cluster.publicEndpoint", "got true; prod keeps the API server private (reach it through a VPN, bastion or peered network)")
+        if spec.is_prod and WORLD in c.public_access_cidrs:
+            fail("cluster.publicAccessCidrs", f"got {WORLD!r} in prod; list only the networks `pulumi up` and "
+                 "your operators run from, and close the public endpoint once the VPC is reached privately")
+        if not c.public_endpoint and not (c.private_route and c.private_access_cidrs):
+            fail("cluster.privateRoute" if not c.private_route else "cluster.privateAccessCidrs",
+                 "the API endpoint is private (publicEndpoint: false), so `pulumi up` reaches it only from a network "
+                 "with a private route to the VPC: set privateRoute: true and list that network in "
+                 "privateAccessCidrs; for the first run of a VPC this stack creates, set publicEndpoint: true with "
+                 "publicAccessCidrs of the deployer's network instead (docs/aws.md, \"A private cluster\")")
         if not pools_complete:
             pass
         elif not spec.node_pools:
@@ -116,7 +126,7 @@ def _check_cluster(spec: StackSpec, fail, problems: list[Problem], pools_complet
         eks_only = {"zones": c.zones, "vpcId": c.vpc_id, "privateSubnetIds": c.private_subnet_ids,
                     "publicSubnetIds": c.public_subnet_ids, "publicEndpoint": c.public_endpoint,
                     "publicAccessCidrs": c.public_access_cidrs, "privateAccessCidrs": c.private_access_cidrs,
-                    "adminPrincipals": c.admin_principals}
+                    "privateRoute": c.private_route, "adminPrincipals": c.admin_principals}
         for key, value in eks_only.items():
             if value:
                 fail(f"cluster.{key}", f"got {describe(value) if not isinstance(value, tuple) else list(value)}; only applies when mode is eks")
@@ -125,6 +135,16 @@ def _check_cluster(spec: StackSpec, fail, problems: list[Problem], pools_complet
                 fail(f"cluster.{key}", "only applies when mode is eks")
         if spec.node_pools:
             fail("nodePools", f"got {len(spec.node_pools)} pool(s); node pools are created only in mode eks (an existing cluster brings its own nodes)")
+
+
+def config_warnings(spec: StackSpec) -> list[Problem]:
+    """What is allowed but should not stay: a prod API endpoint open to the internet."""
+    c = spec.cluster
+    if spec.is_eks and spec.is_prod and c.public_endpoint:
+        return [Problem(f"{NAMESPACE}:cluster.publicEndpoint",
+                        f"prod's API endpoint is public (for {', '.join(c.public_access_cidrs)}); once the VPC is "
+                        "reached privately, set publicEndpoint: false and privateRoute: true")]
+    return []
 
 
 def _check_vpc_cidr(cidr: str, fail) -> None:
@@ -168,6 +188,16 @@ def _check_grid(spec: StackSpec, fail) -> None:
         fail("grid.namespace", f"got {g.namespace!r}; use a namespace of its own, not one of {', '.join(RESERVED_NAMESPACES)}")
     if spec.is_prod and g.managers != 3:
         fail("grid.managers", f"got {g.managers}; prod runs 3 managers so the grid survives the loss of one")
+    # GigaSpaces 16.0.0 to 16.4.x: the images' gs_user, GS_* variables and container entry script
+    # contract hold there (docs/gigaspaces.md). A malformed version was reported by the key's pattern.
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", g.version):
+        version = tuple(int(part) for part in g.version.split("."))
+        if version < (15, 0, 0):
+            fail("grid.version", f"got {g.version!r}; images before 15.0 read XAP_* variables, not the GS_* variables "
+                                 "the chart sets, so they cannot run here; use a version from 16.0.0 to 16.4.x, such as \"16.4.0\"")
+        elif not (16, 0, 0) <= version < (16, 5, 0):
+            fail("grid.version", f"got {g.version!r}; KubeGrid supports GigaSpaces 16.0.0 to 16.4.x (the 16.x images' "
+                                 "gs_user, GS_* variables and container entry script), such as \"16.4.0\"")
 
 
 def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
@@ -195,3 +225,34 @@ def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
                 fail(f"{at}.nodePools[{j}]", f"got {name!r}; not a pool of this stack{suggestion(name, pool_names)}; pools: {', '.join(pool_names) or 'none'}")
 
 
+def _check_observability(spec: StackSpec, fail) -> None:
+    o = spec.observability
+    keys = {"mode": "mode", "gpuIdleMinutes": "gpu_idle_minutes", "pendingPodMinutes": "pending_pod_minutes",
+            "historyServer": "history_server", "namespace": "namespace", "retentionDays": "retention_days",
+            "storageGiB": "storage_gib", "grafanaAdminPassword": "grafana_admin_password",
+            "monitorLabels": "monitor_labels"}
+    if not o.enabled:
+        for key, name in keys.items():
+            if not is_default(o, name):
+                fail(f"observability.{key}", "only applies when observability.enabled is true")
+        return
+    if o.mode.value == "existing":
+        for key, name in (("retentionDays", "retention_days"), ("storageGiB", "storage_gib"),
+                          ("grafanaAdminPassword", "grafana_admin_password")):
+            if not is_default(o, name):
+                fail(f"observability.{key}", "only applies when observability.mode is install (mode existing "
+                                             "uses the Prometheus and Grafana the cluster already runs)")
+    taken = {spec.grid.namespace: "the grid namespace", **{t.name: f"team {t.name!r}'s namespace" for t in spec.teams}}
+    if o.namespace in taken:
+        fail("observability.namespace", f"got {o.namespace!r}, which is {taken[o.namespace]}; "
+                                        "use a namespace of its own, such as \"monitoring\"")
+    elif o.mode.value == "install" and o.namespace in RESERVED_NAMESPACES:
+        fail("observability.namespace", f"got {o.namespace!r}; mode install creates its namespace, so it cannot be "
+                                        f"one of {', '.join(RESERVED_NAMESPACES)}; use \"monitoring\"")
+    for label, value in o.monitor_labels.items():
+        if not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", label) or len(label.split("/")[-1]) > 63:
+            fail(f"observability.monitorLabels.{label}", "not a Kubernetes label key (an optional DNS prefix and '/', "
+                                                         "then at most 63 letters, digits, '-', '_' or '.')")
+        elif not re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?", str(value)) or len(str(value)) > 63:
+            fail(f"observability.monitorLabels.{label}", f"got {value!r}; a label value is at most 63 letters, "
+                                                         "digits, '-', '_' or '.', starting and ending alphanumeric")

@@ -105,6 +105,7 @@ class ClusterSpec:
     public_endpoint: bool = setting("publicEndpoint", "mode `eks`: expose the API server endpoint publicly (the private endpoint is always on). Must be false in prod.", default=False)
     public_access_cidrs: tuple[str, ...] = setting("publicAccessCidrs", "With `publicEndpoint`: the CIDRs allowed to reach the public endpoint. `0.0.0.0/0` only if listed here explicitly.", default=())
     private_access_cidrs: tuple[str, ...] = setting("privateAccessCidrs", "mode `eks`: CIDRs (VPN, peered networks, bastion subnets) allowed to reach the private API endpoint on port 443; the nodes always can. A stack without a public endpoint is run (`pulumi up`) from one of these networks.", default=())
+    private_route: bool = setting("privateRoute", "mode `eks`: the network `pulumi up` runs from has a private route to the cluster's VPC (VPN, Direct Connect, peering, Transit Gateway, or a runner inside the VPC), so it reaches the private endpoint. Required for a stack without a public endpoint. A VPC this stack creates has no such route before its first `pulumi up`: see docs/aws.md for the first run of a private cluster.", default=False)
     admin_principals: tuple[str, ...] = setting("adminPrincipals", "mode `eks`: IAM role or user ARNs given cluster-admin through access entries.", default=(),
                                                 pattern=ARN_PATTERN, pattern_hint="an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/platform-admin\"")
 
@@ -156,14 +157,36 @@ class GridSpec:
     persistence: bool = setting("persistence", "Give each data pod a persistent volume (kept when pods or the grid are deleted).", default=False)
     storage_gib: int = setting("storageGiB", "With `persistence`: volume size per data pod.", default=20, minimum=1, maximum=16384)
     storage_class: str = setting("storageClass", "With `persistence`: StorageClass of the volumes; empty means the cluster default.", default="")
-    image_repository: str = setting("imageRepository", "Grid image.", default="gigaspaces/xap-enterprise",
-                                    pattern=r"[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*", pattern_hint="an image repository such as \"gigaspaces/xap-enterprise\"")
-    image_tag: str = setting("imageTag", "Grid image tag, pinned.", default="16.4.0",
-                             pattern=r"(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", pattern_hint="a pinned tag such as \"16.4.0\" (not \"latest\")")
+    product: str = setting("product", "GigaSpaces product whose published image the grid runs: `smart-cache` (`gigaspaces/smart-cache-enterprise`) or `insightedge` (`gigaspaces/insightedge-enterprise`, with Spark). The Zeppelin notebook always runs `insightedge-enterprise`.",
+                           default="smart-cache", choices=("smart-cache", "insightedge"))
+    version: str = setting("version", "GigaSpaces version, also the image tag: 16.0.0 to 16.4.x (see docs/gigaspaces.md).", default="16.4.0",
+                           pattern=r"[0-9]+\.[0-9]+\.[0-9]+", pattern_hint="a GigaSpaces version such as \"16.4.0\"")
+    image_repository: str = setting("imageRepository", "Grid image repository, to pull the product's image from a private mirror; empty means the product's public image. The tag is always `version`.", default="",
+                                    pattern=r"([a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)?", pattern_hint="an image repository such as \"registry.example.com/gigaspaces/smart-cache-enterprise\"")
     license: Optional[Secret] = setting("license", "GigaSpaces license, stored encrypted (`pulumi config set --secret --path kubegrid:grid.license ...`); none runs the evaluation license.", default=None)
     license_secret_name: Optional[str] = setting("licenseSecretName", "Name of an existing Secret in the grid namespace holding the license under the key `license`, instead of `license`.", default=None,
                                                  pattern=DNS_LABEL.pattern, pattern_hint=DNS_HINT)
     zeppelin: bool = setting("zeppelin", "Deploy the Zeppelin notebook.", default=False)
+
+
+class MonitoringMode(str, Enum):
+    INSTALL = "install"
+    EXISTING = "existing"
+
+
+@dataclass(frozen=True)
+class ObservabilitySpec:
+    enabled: bool = setting("enabled", "Metrics, dashboards, alerts for the grid, Spark and GPUs, and a Spark history server.", default=False)
+    mode: MonitoringMode = setting("mode", "`install` puts the kube-prometheus-stack chart on the cluster; `existing` deploys only the monitors, rules and dashboards, for a cluster that already runs the Prometheus Operator and Grafana's dashboard sidecar.", default=MonitoringMode.INSTALL)
+    gpu_idle_minutes: int = setting("gpuIdleMinutes", "A GPU node whose GPUs stay idle this long raises an alert.", default=30, minimum=5, maximum=1440)
+    pending_pod_minutes: int = setting("pendingPodMinutes", "A pod pending this long raises an alert.", default=15, minimum=1, maximum=1440)
+    history_server: bool = setting("historyServer", "A Spark history server in each Spark team's namespace, reading that team's event logs only (mode eks: teams with `s3Access`; elsewhere: the team's `spark-events` volume). Reached with `kubectl port-forward` (docs/observability.md).", default=True)
+    namespace: str = setting("namespace", "Namespace of Prometheus, Grafana and the exporters: created in mode `install`; in mode `existing`, where the existing Prometheus and Grafana run (the dashboards, monitors and rules go there).", default="monitoring",
+                             pattern=DNS_LABEL.pattern, pattern_hint=DNS_HINT)
+    retention_days: int = setting("retentionDays", "mode `install`: days Prometheus keeps samples (it also stops at 90% of `storageGiB`).", default=15, minimum=1, maximum=365)
+    storage_gib: int = setting("storageGiB", "mode `install`: size of Prometheus' persistent volume (the cluster's default StorageClass; gp3 in mode eks).", default=50, minimum=10, maximum=16384)
+    grafana_admin_password: Optional[Secret] = setting("grafanaAdminPassword", "mode `install`: Grafana's admin password, stored encrypted (`pulumi config set --secret --path kubegrid:observability.grafanaAdminPassword ...`); the stack keeps it in the Secret `kubegrid-grafana-admin`. None: the Grafana chart generates a random one and keeps it across upgrades (docs/observability.md says how to read it).", default=None)
+    monitor_labels: Mapping[str, str] = setting("monitorLabels", "Labels put on every ServiceMonitor, PodMonitor and PrometheusRule of the stack, so that Prometheus selects them. Mode `install` always adds `release: kube-prometheus-stack`, which its Prometheus selects; in mode `existing`, give the labels your Prometheus' selectors match.", default=EMPTY_MAP)
 
 
 @dataclass(frozen=True)
@@ -188,6 +211,9 @@ class TeamSpec:
     s3_access: tuple[str, ...] = setting("s3Access", "mode `eks`: S3 locations Spark jobs may read and write, as `s3://bucket/prefix/` (through EKS Pod Identity).", default=(),
                                          pattern=r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?", pattern_hint="an S3 location such as \"s3://analytics-data/team-a/\"")
     node_pools: tuple[str, ...] = setting("nodePools", "Node pools the team's Spark executors may use; none means all.", default=())
+    spark_image: str = setting("sparkImage", "The team's Spark image, pinned; empty means `apache/spark:4.0.1-scala2.13-java17-python3-ubuntu`. It must be Spark 4.0.x with the image's `spark` user (uid 185) and its entrypoint; a team with `s3Access` needs one that adds the S3A connector (docs/spark.md).", default="",
+                               pattern=r"([a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64}))?",
+                               pattern_hint="a pinned image such as \"registry.example.com/spark:4.0.1-s3a\" (with a tag other than latest, or a digest)")
     driver_retention_hours: int = setting("driverRetentionHours", "Completed Spark driver pods older than this are removed.", default=24, minimum=1, maximum=24 * 90)
 
 
@@ -201,7 +227,12 @@ class StackSpec:
     node_pools: tuple[NodePoolSpec, ...]
     grid: GridSpec
     teams: tuple[TeamSpec, ...]
+    observability: ObservabilitySpec = ObservabilitySpec()
     region: Optional[str] = None
+    aws_profile: Optional[str] = None
+    """`aws:profile`: the named AWS profile the AWS provider uses; the kubeconfig uses it too."""
+    aws_role_arn: Optional[str] = None
+    """The role the AWS provider assumes (`aws:assumeRoles`); the kubeconfig's token is for the same role."""
 
     @property
     def is_eks(self) -> bool:
@@ -210,6 +241,12 @@ class StackSpec:
     @property
     def is_prod(self) -> bool:
         return self.environment is Environment.PROD
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """The tags every cloud resource of the stack carries, EBS volumes of its claims included."""
+        return {"kubegrid:stack": self.stack, "kubegrid:environment": self.environment.value,
+                "kubegrid:managed-by": "pulumi"}
 
     @property
     def cluster_name(self) -> str:
@@ -228,3 +265,19 @@ class StackSpec:
 
 
 # The top-level keys: config key -> (reader, description).
+
+
+_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>[^:]+)::(?P<account>\d{12}):(?P<resource>.+)")
+
+
+def same_principal(a: str, b: str) -> bool:
+    """Whether two IAM ARNs name the same role or user: the same account, kind and name,
+    ignoring a path (a role's session issuer carries it; a configured ARN may leave it out)."""
+    ma, mb = _ARN.fullmatch(a), _ARN.fullmatch(b)
+    if not (ma and mb):
+        return a == b
+
+    def key(match: re.Match, arn: str) -> tuple[str, str, str]:
+        return match["account"], match["resource"].split("/")[0], arn.rsplit("/", 1)[-1]
+
+    return key(ma, a) == key(mb, b)

@@ -1,4 +1,4 @@
-"""The `kubegrid` command: plan, render and check a stack offline.
+"""The `kubegrid` command: plan, render and check a stack offline; preflight it against AWS.
 
 STACK is a stack name (dev: stacks/Pulumi.dev.yaml) or the path of a stack
 file. Exit codes: 0 fine, 1 a check failed, 2 bad usage or configuration.
@@ -113,10 +113,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_stack
+    from .example_values import example_values
 
     valid, config, path = load(args.stack)
     spec = valid.spec
     report = check_stack(spec, config)
+    report.warnings.extend(f"{v.key}: {v.why} (an example value: replace it before `pulumi up`; "
+                           "`kubegrid preflight` refuses it)" for v in example_values(spec))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for finding in report.findings:
@@ -128,9 +131,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from .preflight import run as run_preflight
+
+    valid, _, _ = load(args.stack)
+    return run_preflight(valid.spec, args.json)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kubegrid", description="Show and check offline what a KubeGrid stack creates.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{plan,render,check}")
+    p = argparse.ArgumentParser(prog="kubegrid", description="Show and check offline what a KubeGrid stack creates, "
+                                                             "and preflight it against AWS.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{plan,render,check,preflight}")
     plan = sub.add_parser("plan", help="run the Pulumi program under mocks and list every resource")
     plan.add_argument("stack", help="stack name (dev) or path of a stack file")
     plan.add_argument("--json", action="store_true", help="print JSON: stack, resources, outputs")
@@ -142,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate config, objects and chart; report every finding")
     check.add_argument("stack", help="stack name (dev) or path of a stack file")
     check.set_defaults(func=cmd_check)
+    preflight = sub.add_parser("preflight", help="with your AWS credentials, read-only: find what would make "
+                                                 "the first `pulumi up` fail")
+    preflight.add_argument("stack", help="stack name (dev) or path of a stack file")
+    preflight.add_argument("--json", action="store_true", help="print JSON: stack, ok, findings")
+    preflight.set_defaults(func=cmd_preflight)
     return p
 
 

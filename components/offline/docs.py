@@ -21,7 +21,7 @@ import yaml
 
 from ..cluster.grid import CHART_DIR
 
-from ..config import NAMESPACE, TOP_LEVEL, ClusterSpec, GridSpec, NodePoolSpec, TeamSpec
+from ..config import NAMESPACE, TOP_LEVEL, ClusterSpec, GridSpec, NodePoolSpec, ObservabilitySpec, TeamSpec
 from ..config.reader import reference_rows
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -37,6 +37,7 @@ _SECTIONS = (
     ("nodePools", NodePoolSpec, "list of object", "empty"),
     ("grid", GridSpec, "object", "all defaults"),
     ("teams", TeamSpec, "list of object", "empty"),
+    ("observability", ObservabilitySpec, "object", "all defaults"),
 )
 
 

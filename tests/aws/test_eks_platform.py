@@ -87,3 +87,17 @@ def test_prod_plan_shows_every_part_of_the_eks_platform(run_stack):
                  "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/tag:Tag",
                  "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:storage.k8s.io/v1:StorageClass"):
         assert part in types, part
+
+
+def test_the_token_is_asked_for_as_the_provider_s_identity():
+    config = json.loads(kubeconfig("kubegrid-dev", "https://example.eks", "Q0E=", "eu-west-1", profile="platform",
+                                   role_arn="arn:aws:iam::111122223333:role/deployer"))
+    (user,) = config["users"]
+    assert user["user"]["exec"]["args"][-2:] == ["--role-arn", "arn:aws:iam::111122223333:role/deployer"]
+    assert user["user"]["exec"]["env"] == [{"name": "AWS_PROFILE", "value": "platform"}]
+
+
+def test_every_volume_a_claim_creates_is_tagged_with_its_stack():
+    parameters = gp3_storage_class(stack_spec("staging"))["parameters"]
+    tags = sorted(v for k, v in parameters.items() if k.startswith("tagSpecification_"))
+    assert tags == ["kubegrid:environment=staging", "kubegrid:managed-by=pulumi", "kubegrid:stack=staging"]

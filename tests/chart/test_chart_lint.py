@@ -33,11 +33,12 @@ def test_chart_metadata() -> None:
     meta = yaml.safe_load((kit.CHART_DIR / "Chart.yaml").read_text())
     assert meta["apiVersion"] == "v2"
     assert meta["name"] == "kubegrid"
-    assert meta["version"] == "0.1.0"
+    assert meta["version"] == "1.0.0"
     assert meta["appVersion"] == "16.4.0"
     assert meta["kubeVersion"] == ">=1.29.0-0"
     assert meta["type"] == "application"
 
 
 def test_every_scenario_is_listed() -> None:
-    assert set(kit.SCENARIOS) >= {"minimal", "ha", "persistence", "zeppelin", "partitions16", "stack"}
+    assert set(kit.SCENARIOS) >= {"minimal", "ha", "persistence", "zeppelin", "partitions16", "stack", "insightedge",
+                                  "existing-license"}

@@ -13,6 +13,8 @@ import pytest
 from tests.support import chart as kit
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass"}
+NODE_READER = "kubegrid-management-kubegrid-nodes"
+"""The one cluster-scoped pair the chart creates (managers read nodes, as GigaSpaces' do)."""
 SELECTOR_KEYS = {
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -38,7 +40,7 @@ def test_every_object_is_valid_for_the_stack_kubernetes_version(rendered: Any) -
 
 def test_strict_validation_catches_unknown_fields() -> None:
     """The validators used above do reject an unknown field."""
-    sts = kit.render_scenario("minimal").get("StatefulSet", "kubegrid-management")
+    sts = kit.render_scenario("minimal").get("StatefulSet", "kubegrid-manager")
     broken = json.loads(json.dumps(sts))
     broken["spec"]["template"]["spec"]["containers"][0]["memoryLimit"] = "4Gi"
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -50,10 +52,16 @@ def test_strict_validation_catches_unknown_fields() -> None:
         _custom_validators()[("monitoring.coreos.com/v1", "ServiceMonitor")].validate(broken)
 
 
-def test_objects_live_in_the_release_namespace(rendered: Any) -> None:
+def test_objects_live_in_the_release_namespace(rendered: Any, values: dict[str, Any]) -> None:
+    cluster_scoped = set()
     for obj in rendered.objects:
-        assert obj["kind"] not in CLUSTER_SCOPED, f"{obj['kind']} is cluster-scoped"
+        if obj["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in obj["metadata"]
+            cluster_scoped.add((obj["kind"], obj["metadata"]["name"]))
+            continue
         assert obj["metadata"]["namespace"] == kit.NAMESPACE
+    expected = {("ClusterRole", NODE_READER), ("ClusterRoleBinding", NODE_READER)}
+    assert cluster_scoped == (expected if values["management"]["rbac"]["nodes"] else set())
 
 
 def test_object_names_are_unique(rendered: Any) -> None:
@@ -61,16 +69,16 @@ def test_object_names_are_unique(rendered: Any) -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_standard_labels_on_every_object(rendered: Any) -> None:
+def test_standard_labels_on_every_object(rendered: Any, values: dict[str, Any]) -> None:
     for obj in rendered.objects:
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == "kubegrid"
         assert labels["app.kubernetes.io/instance"] == "kubegrid"
         assert labels["app.kubernetes.io/component"]
-        assert labels["app.kubernetes.io/version"] == "16.4.0"
+        assert labels["app.kubernetes.io/version"] == values["version"]
         assert labels["app.kubernetes.io/part-of"] == "kubegrid"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
-        assert labels["helm.sh/chart"] == "kubegrid-0.1.0"
+        assert labels["helm.sh/chart"] == "kubegrid-1.0.0"
 
 
 def _selectors(obj: dict[str, Any]) -> list[dict[str, str]]:
@@ -107,10 +115,11 @@ def test_pod_templates_carry_no_version_label(rendered: Any) -> None:
 
 
 def test_naming_contract_for_release_kubegrid(rendered: Any, values: dict[str, Any]) -> None:
-    assert rendered.find("StatefulSet", "kubegrid-management")
-    assert rendered.get("Service", "kubegrid-management-headless")["spec"]["clusterIP"] == "None"
-    rest = rendered.get("Service", "kubegrid-management")
-    assert [p["port"] for p in rest["spec"]["ports"]][0] == 8090
+    assert rendered.find("StatefulSet", "kubegrid-manager")
+    assert rendered.get("Service", "kubegrid-manager-hs")["spec"]["clusterIP"] == "None"
+    assert rendered.get("Service", "kubegrid-manager-insightedge-manager-hs")["spec"]["clusterIP"] == "None"
+    rest = rendered.get("Service", "kubegrid-manager-service")
+    assert [p["port"] for p in rest["spec"]["ports"]][:2] == [8090, 4174]
     names = [o["metadata"]["name"] for o in rendered.partition_sets()]
     assert names == [f"kubegrid-partition-{n}" for n in range(1, values["partitions"]["count"] + 1)]
     for n, sts in enumerate(rendered.partition_sets(), start=1):
@@ -130,8 +139,10 @@ def test_naming_contract_for_release_kubegrid(rendered: Any, values: dict[str, A
 )
 def test_fullname_rule(render: Any, release: str, overrides: dict[str, Any], fullname: str) -> None:
     out = render(overrides, name=release)
-    assert out.get("StatefulSet", f"{fullname}-management")
-    assert out.get("Service", f"{fullname}-management-headless")
+    assert out.get("StatefulSet", f"{fullname}-manager")
+    assert out.get("Service", f"{fullname}-manager-hs")
+    assert out.get("Service", f"{fullname}-manager-service")
+    assert out.get("Service", f"{fullname}-manager-insightedge-manager-hs")
     assert out.get("StatefulSet", f"{fullname}-partition-1")
 
 
@@ -148,7 +159,26 @@ def test_image_digest_is_appended(render: Any) -> None:
     digest = "sha256:" + "a" * 64
     out = render({"image": {"digest": digest}})
     sts = out.get("StatefulSet", "kubegrid-partition-1")
-    assert kit.pod_spec(sts)["containers"][0]["image"] == f"gigaspaces/xap-enterprise:16.4.0@{digest}"
+    assert kit.pod_spec(sts)["containers"][0]["image"] == f"gigaspaces/smart-cache-enterprise:16.4.0@{digest}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "grid", "notebook"),
+    [
+        ({}, "gigaspaces/smart-cache-enterprise:16.4.0", "gigaspaces/insightedge-enterprise:16.4.0"),
+        ({"product": "insightedge", "version": "16.2.1"},
+         "gigaspaces/insightedge-enterprise:16.2.1", "gigaspaces/insightedge-enterprise:16.2.1"),
+        ({"version": "16.0.0", "image": {"repository": "mirror.example.com/gs/smart-cache-enterprise"},
+          "zeppelin": {"image": {"repository": "mirror.example.com/gs/insightedge-enterprise", "tag": "16.3.0"}}},
+         "mirror.example.com/gs/smart-cache-enterprise:16.0.0", "mirror.example.com/gs/insightedge-enterprise:16.3.0"),
+    ],
+)
+def test_images_follow_product_and_version(render: Any, overrides: dict[str, Any], grid: str, notebook: str) -> None:
+    """The version is the tag of every GigaSpaces image; the product picks the grid image."""
+    out = render({**overrides, "zeppelin": {**overrides.get("zeppelin", {}), "enabled": True}})
+    for sts in out.of_kind("StatefulSet"):
+        assert {c["image"] for c in kit.all_containers(kit.pod_spec(sts))} == {grid}
+    assert {c["image"] for c in kit.all_containers(kit.pod_spec(out.get("Deployment", "kubegrid-zeppelin")))} == {notebook}
 
 
 def test_no_horizontal_pod_autoscaler(rendered: Any) -> None:

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.support import chart as kit
 
-LOCATORS = "kubegrid-management-0.kubegrid-management-headless.kubegrid.svc.cluster.local:4174"
+M = "kubegrid-manager"
+ZEPPELIN_HOME = "/opt/gigaspaces/insightedge/zeppelin"
 
 
 def _spark_defaults(render: Any) -> dict[str, str]:
@@ -35,76 +35,98 @@ def test_zeppelin_deployment_and_service() -> None:
     spec = kit.pod_spec(deploy)
     (c,) = spec["containers"]
     assert c["image"] == "gigaspaces/insightedge-enterprise:16.4.0"
+    assert c["command"] == ["/bin/bash", "-c"]
+    assert c["args"] == [f". /opt/gigaspaces/insightedge/conf/insightedge-env.sh && exec {ZEPPELIN_HOME}/bin/zeppelin.sh"]
     assert {"name": "http", "containerPort": 9090, "protocol": "TCP"} in c["ports"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["httpGet"] == {"path": "/api/version", "port": "http"}
     assert c["resources"]["requests"] == c["resources"]["limits"]
     env = kit.env_of(c)
     assert env["ZEPPELIN_PORT"]["value"] == "9090"
-    assert env["SPARK_CONF_DIR"]["value"] == "/etc/kubegrid/spark"
-    assert env["SPARK_MASTER"]["value"].startswith("k8s://https://kubernetes.default.svc")
-    assert env["GS_LOOKUP_LOCATORS"]["value"] == LOCATORS
+    assert env["SPARK_USER"]["value"] == "gs_user"
+    assert env["MASTER"]["value"] == "local[*]"
+    assert env["GS_MANAGER_SERVERS"]["value"] == f"{M}-0.{M}-hs.kubegrid.svc.cluster.local"
+    assert "ZEPPELIN_CONFIG_FS_DIR" not in env  # a Zeppelin 0.9 setting; the image has 0.8.2
     assert "secretKeyRef" in env["GS_LICENSE"]["valueFrom"]
     assert spec["serviceAccountName"] == "kubegrid-zeppelin"
     svc = out.get("Service", "kubegrid-zeppelin")
     ports = {p["name"]: p["port"] for p in svc["spec"]["ports"]}
-    assert ports == {"http": 9090, "spark-driver": 22321, "spark-blockmgr": 22322}
+    assert ports == {"http": 9090}
     assert svc["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]
 
 
-def test_zeppelin_spark_reaches_the_grid_and_runs_in_the_cluster() -> None:
-    conf = _spark_defaults(kit.render_scenario("zeppelin"))
-    assert conf["spark.master"] == "k8s://https://kubernetes.default.svc.cluster.local:443"
-    assert conf["spark.submit.deployMode"] == "client"
-    assert conf["spark.kubernetes.namespace"] == "kubegrid"
-    assert conf["spark.kubernetes.container.image"] == "gigaspaces/insightedge-enterprise:16.4.0"
+def test_zeppelin_writes_only_to_volumes(rendered: Any, values: dict[str, Any]) -> None:
+    deploy = rendered.find("Deployment", "kubegrid-zeppelin")
+    if deploy is None:
+        return
+    spec = kit.pod_spec(deploy)
+    (c,) = spec["containers"]
+    env = kit.env_of(c)
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    writable = [env[k]["value"] for k in ("ZEPPELIN_CONF_DIR", "ZEPPELIN_NOTEBOOK_DIR", "ZEPPELIN_LOG_DIR",
+                                          "ZEPPELIN_PID_DIR", "ZEPPELIN_WAR_TEMPDIR", "ZEPPELIN_INTERPRETER_LOCALREPO",
+                                          "SPARK_LOCAL_DIRS", "HOME")] + [c["workingDir"]]
+    for path in writable:
+        assert path in mounts, path
+        assert not mounts[path].get("readOnly", False)
+        volume = volumes[mounts[path]["name"]]
+        assert "emptyDir" in volume or "persistentVolumeClaim" in volume, path
+    assert c["securityContext"]["readOnlyRootFilesystem"] is values["zeppelin"]["readOnlyRootFilesystem"]
+    # The image's conf (interpreter.json, zeppelin-env.sh) and demo notebooks are copied in first.
+    (seed,) = spec["initContainers"]
+    script = seed["args"][0]
+    assert f"cp -R {ZEPPELIN_HOME}/conf/. /seed/zeppelin-conf/" in script
+    assert f"cp -R {ZEPPELIN_HOME}/notebook/. /seed/notebook/" in script
+    assert 'if [ -z "$(ls -A /seed/notebook)" ]' in script  # never over an existing claim's notes
+
+
+def test_zeppelin_spark_runs_in_the_pod_and_finds_the_grid_by_manager_name() -> None:
+    out = kit.render_scenario("zeppelin")
+    conf = _spark_defaults(out)
+    assert conf["spark.master"] == "local[*]"
     assert conf["spark.insightedge.space.name"] == "kubegrid-space"
-    assert conf["spark.insightedge.space.lookup.locators"] == LOCATORS
-    assert conf["spark.driver.host"] == "kubegrid-zeppelin.kubegrid.svc.cluster.local"
-    assert conf["spark.driver.port"] == "22321"
-    assert conf["spark.executor.instances"] == "3"
+    assert conf["spark.insightedge.space.manager"] == M
+    assert not [k for k in conf if "lookup.locator" in k]  # not read by the 16.x connector
     assert conf["spark.sql.shuffle.partitions"] == "32"  # zeppelin.spark.conf
-    assert conf["spark.kubernetes.executor.podTemplateFile"] == "/etc/kubegrid/spark/executor-pod-template.yaml"
+    assert not [k for k in conf if k.startswith("spark.kubernetes.")]
+    # The connector looks the grid up through "<manager>-insightedge-manager-hs".
+    assert out.get("Service", f"{M}-insightedge-manager-hs")
+    (c,) = kit.pod_spec(out.get("Deployment", "kubegrid-zeppelin"))["containers"]
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "spark-config")
+    assert mount == {"name": "spark-config", "mountPath": "/opt/gigaspaces/insightedge/spark/conf/spark-defaults.conf",
+                     "subPath": "spark-defaults.conf", "readOnly": True}
 
 
-def test_spark_executors_are_grid_pods_for_the_policies() -> None:
+def test_zeppelin_has_no_api_access() -> None:
     out = kit.render_scenario("zeppelin")
-    template = yaml.safe_load(out.get("ConfigMap", "kubegrid-zeppelin-spark")["data"]["executor-pod-template.yaml"])
-    labels = template["metadata"]["labels"]
-    assert labels["app.kubernetes.io/component"] == "spark-executor"
-    grid_rule = out.get("NetworkPolicy", "kubegrid-partition")["spec"]["ingress"][0]["from"][0]
-    assert kit.selector_matches(grid_rule["podSelector"]["matchLabels"], labels)
-    # ... and the driver in the Zeppelin pod accepts them back.
-    zeppelin = out.get("NetworkPolicy", "kubegrid-zeppelin")
-    driver_rule = next(r for r in zeppelin["spec"]["ingress"] if {"port": 22321, "protocol": "TCP"} in r["ports"])
-    assert kit.selector_matches(driver_rule["from"][0]["podSelector"]["matchLabels"], labels)
+    assert out.find("Role", "kubegrid-zeppelin") is None
+    assert out.find("RoleBinding", "kubegrid-zeppelin") is None
+    policy = out.get("NetworkPolicy", "kubegrid-zeppelin")
+    assert not [r for r in policy["spec"]["egress"] if {443, 6443} & {p["port"] for p in r.get("ports", [])}]
 
 
-def test_zeppelin_role_lets_the_driver_manage_executors() -> None:
-    out = kit.render_scenario("zeppelin")
-    (rule,) = out.get("Role", "kubegrid-zeppelin")["rules"]
-    assert set(rule["resources"]) == {"pods", "configmaps"}
-    assert {"create", "delete", "watch"} <= set(rule["verbs"])
-    binding = out.get("RoleBinding", "kubegrid-zeppelin")
-    assert binding["subjects"][0]["name"] == "kubegrid-zeppelin"
+def test_zeppelin_spark_master_forms(render: Any) -> None:
+    out = render({"zeppelin": {"enabled": True, "spark": {"master": "spark://spark-master.analytics:7077"}}})
+    assert _spark_defaults(out)["spark.master"] == "spark://spark-master.analytics:7077"
 
 
 def test_zeppelin_notebooks_on_an_existing_claim(render: Any) -> None:
     out = render({"zeppelin": {"enabled": True, "notebookExistingClaim": "notebooks"}})
     spec = kit.pod_spec(out.get("Deployment", "kubegrid-zeppelin"))
-    assert {"name": "notebooks", "persistentVolumeClaim": {"claimName": "notebooks"}} in spec["volumes"]
+    assert {"name": "notebook", "persistentVolumeClaim": {"claimName": "notebooks"}} in spec["volumes"]
     mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
-    assert mounts["/var/lib/zeppelin/notebook"] == "notebooks"
+    assert mounts[f"{ZEPPELIN_HOME}/notebook"] == "notebook"
 
 
 def test_spark_config_change_rolls_zeppelin(render: Any) -> None:
-    def checksum(instances: int) -> str:
-        out = render({"zeppelin": {"enabled": True, "spark": {"executorInstances": instances}}})
+    def checksum(partitions: str) -> str:
+        out = render({"zeppelin": {"enabled": True, "spark": {"conf": {"spark.sql.shuffle.partitions": partitions}}}})
         return out.get("Deployment", "kubegrid-zeppelin")["spec"]["template"]["metadata"]["annotations"][
             "checksum/spark-config"
         ]
 
-    assert checksum(2) != checksum(4)
+    assert checksum("8") != checksum("16")
 
 
 def test_service_monitor() -> None:
@@ -118,7 +140,7 @@ def test_service_monitor() -> None:
         for s in out.of_kind("Service")
         if kit.selector_matches(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])
     ]
-    assert sorted(scraped) == ["kubegrid-management", "kubegrid-partition-headless"]
+    assert sorted(scraped) == ["kubegrid-manager-service", "kubegrid-partition-headless"]
     for name in scraped:
         assert "metrics" in {p["name"] for p in out.get("Service", name)["spec"]["ports"]}
     for obj in out.of_kind("StatefulSet"):
@@ -131,13 +153,13 @@ def test_no_service_monitor_by_default(render: Any) -> None:
 
 
 def test_ingress_for_the_rest_manager() -> None:
-    ingress = kit.render_scenario("ha").get("Ingress", "kubegrid-management")
+    ingress = kit.render_scenario("ha").get("Ingress", "kubegrid-manager")
     assert ingress["spec"]["ingressClassName"] == "nginx"
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "kubegrid.example.com"
     (path,) = rule["http"]["paths"]
-    assert path["backend"] == {"service": {"name": "kubegrid-management", "port": {"name": "rest"}}}
-    assert ingress["spec"]["tls"] == [{"hosts": ["kubegrid.example.com"], "secretName": "kubegrid-management-tls"}]
+    assert path["backend"] == {"service": {"name": "kubegrid-manager-service", "port": {"name": "rest"}}}
+    assert ingress["spec"]["tls"] == [{"hosts": ["kubegrid.example.com"], "secretName": "kubegrid-manager-tls"}]
 
 
 def test_helm_test_pod_checks_rest_and_every_lookup_service(rendered: Any, values: dict[str, Any]) -> None:
@@ -147,23 +169,26 @@ def test_helm_test_pod_checks_rest_and_every_lookup_service(rendered: Any, value
     (c,) = pod["spec"]["containers"]
     assert c["image"] == "curlimages/curl:8.11.1"
     script = c["args"][0]
-    assert "http://kubegrid-management.kubegrid.svc.cluster.local:8090/v2/info" in script
+    assert "http://kubegrid-manager-service.kubegrid.svc.cluster.local:8090/v2/info" in script
     assert "curl -fsS" in script
     replicas = 3 if values["management"]["ha"] else 1
     hosts = re.search(r"for host in (.*); do", script).group(1).split()
     assert hosts == [
-        f"kubegrid-management-{i}.kubegrid-management-headless.kubegrid.svc.cluster.local" for i in range(replicas)
+        f"kubegrid-manager-{i}.kubegrid-manager-hs.kubegrid.svc.cluster.local" for i in range(replicas)
     ]
     assert "telnet://${host}:4174" in script
+    assert 'locator="kubegrid-manager-insightedge-manager-hs.kubegrid.svc.cluster.local"' in script
+    assert "telnet://${locator}:4174" in script
     assert "exit 1" in script
 
 
 def test_notes_tell_how_to_reach_rest_and_connect_spark(rendered: Any, values: dict[str, Any]) -> None:
     notes = rendered.notes
-    assert "kubectl -n kubegrid port-forward svc/kubegrid-management 8090:8090" in notes
+    assert "kubectl -n kubegrid port-forward svc/kubegrid-manager-service 8090:8090" in notes
     assert "/v2/info" in notes
     assert f"spark.insightedge.space.name={values['partitions']['spaceName']}" in notes
-    assert "spark.insightedge.space.lookup.locators=kubegrid-management-0.kubegrid-management-headless" in notes
+    assert "spark.insightedge.space.manager=kubegrid-manager" in notes
+    assert "lookup.locators" not in notes
     assert "kubectl label namespace <namespace> kubegrid.io/grid-client=true" in notes
     assert ("svc/kubegrid-zeppelin 9090:9090" in notes) is values["zeppelin"]["enabled"]
 

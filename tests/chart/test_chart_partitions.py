@@ -42,25 +42,63 @@ def test_one_statefulset_per_partition(rendered: Any, values: dict[str, Any]) ->
 
 def test_entrypoint_contract(rendered: Any, values: dict[str, Any]) -> None:
     p = values["partitions"]
+    heap = p["javaHeap"] or f"{kit.quantity_mib(p['memory']) * p['heapPercent'] // 100}m"
     for n, sts in enumerate(rendered.partition_sets(), start=1):
         (c,) = kit.pod_spec(sts)["containers"]
         assert c["command"] == ["tools/kubernetes/entrypoint.sh"]
-        args = kit.args_of(c)
-        assert args["component"] == "pu"
-        assert args["partitionId"] == str(n)
-        assert args["partitions"] == str(p["count"])
-        assert args["ha"] == ("true" if p["backups"] == 1 else "false")
-        assert args["name"] == p["spaceName"]
-        assert args["manager.name"] == "kubegrid-management"
-        assert "pu.resourceUrl" not in args
+        assert c["workingDir"] == "/opt/gigaspaces"
+        # What GigaSpaces' operator gives a stateful processing unit's pods.
+        expected = [
+            "component=pu",
+            "verbose=true",
+            f"name={p['spaceName']}",
+            "release.namespace=kubegrid",
+            "license=$(GS_LICENSE)",
+            f"java.heap={heap}",
+            "manager.name=kubegrid-manager",
+            "manager.ports.api=8090",
+            f"partitions={0 if p['partitionsArgument'] == 'zero' else p['count']}",
+            f"ha={'true' if p['backups'] == 1 else 'false'}",
+            f"partitionId={n}",
+        ]
+        if p["resourceUrl"]:
+            expected.append(f"pu.resourceUrl={p['resourceUrl']}")
+        if p["properties"]:
+            expected.append(f"pu.properties={p['properties']}")
+        assert c["args"] == expected
 
 
-def test_resource_url_is_passed_when_set(render: Any) -> None:
+def test_data_pods_wait_for_the_managers(rendered: Any, values: dict[str, Any]) -> None:
+    p = values["partitions"]
+    for sts in rendered.partition_sets():
+        spec = kit.pod_spec(sts)
+        (main,) = spec["containers"]
+        assert [c["name"] for c in spec["initContainers"]] == ["seed-writable-dirs", "check-manager-ready"]
+        init = spec["initContainers"][1]
+        assert init["image"] == main["image"]
+        assert init["command"] == ["tools/kubernetes/entrypoint.sh"]
+        assert init["args"] == [
+            "component=init",
+            "verbose=true",
+            f"name={p['spaceName']}",
+            "release.namespace=kubegrid",
+            "license=$(GS_LICENSE)",
+            "manager.name=kubegrid-manager",
+            "manager.ports.api=8090",
+            f"manager.discoveryTimeoutSeconds={p['managerDiscoveryTimeoutSeconds']}",
+        ]
+        assert kit.env_of(init)["GS_LICENSE"] == kit.env_of(main)["GS_LICENSE"]
+        assert init["resources"] == main["resources"]  # the pod stays Guaranteed
+
+
+def test_resource_url_properties_and_extra_args_are_passed_when_set(render: Any) -> None:
     url = "https://artifacts.example.com/pu/orders-1.0.jar"
-    (c,) = kit.pod_spec(render({"partitions": {"resourceUrl": url}}).get("StatefulSet", "kubegrid-partition-1"))[
-        "containers"
-    ]
-    assert kit.args_of(c)["pu.resourceUrl"] == url
+    out = render({"partitions": {"resourceUrl": url, "properties": "a=1;b=two words", "extraArgs": ["lrmi.port=8201"],
+                                 "managerDiscoveryTimeoutSeconds": 180}})
+    spec = kit.pod_spec(out.get("StatefulSet", "kubegrid-partition-1"))
+    (c,) = spec["containers"]
+    assert c["args"][-3:] == [f"pu.resourceUrl={url}", "pu.properties=a=1;b=two words", "lrmi.port=8201"]
+    assert "manager.discoveryTimeoutSeconds=180" in spec["initContainers"][1]["args"]
 
 
 def test_required_anti_affinity_within_a_partition_only(rendered: Any, values: dict[str, Any]) -> None:
@@ -141,7 +179,7 @@ def test_memory_requests_equal_limits_and_heap_follows_the_limit(
         assert res["requests"]["memory"] == res["limits"]["memory"] == p["memory"]
         assert res["requests"]["cpu"] == res["limits"]["cpu"] == str(p["cpu"])
         heap = kit.quantity_mib(res["limits"]["memory"]) * p["heapPercent"] // 100
-        assert kit.args_of(c)["java.heap"] == f"{heap}m"
+        assert kit.args_of(c)["java.heap"] == (p["javaHeap"] or f"{heap}m")
 
 
 @pytest.mark.parametrize(
@@ -178,7 +216,7 @@ def test_persistence(rendered: Any, values: dict[str, Any]) -> None:
         else:
             assert "storageClassName" not in claim["spec"]
         assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    mgmt = rendered.get("StatefulSet", "kubegrid-management")["spec"]
+    mgmt = rendered.get("StatefulSet", "kubegrid-manager")["spec"]
     if persistence["enabled"]:
         assert mgmt["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == persistence[
             "managementSize"

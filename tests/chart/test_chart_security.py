@@ -12,16 +12,30 @@ import pytest
 from tests.support import chart as kit
 from tests.support.pod_security import restricted_violations
 
-GRID_WRITABLE = {"/opt/gigaspaces/work", "/opt/gigaspaces/logs", "/tmp"}
+GRID_WRITABLE = {"/opt/gigaspaces/work", "/opt/gigaspaces/logs", "/opt/gigaspaces/deploy", "/tmp", "/home/gs_user"}
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+COMPONENT_OF = {"management": "management", "partition": "partitions", "zeppelin": "zeppelin"}
 
 
-def test_every_pod_meets_the_restricted_profile(rendered: Any) -> None:
-    for name, spec in kit.iter_pod_specs(rendered):
-        assert restricted_violations(spec) == [], name
-        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert spec["securityContext"]["runAsNonRoot"] is True
-        assert spec["securityContext"]["runAsUser"] > 10000
+def _read_only_root(values: dict[str, Any], labels: dict[str, str]) -> bool:
+    component = COMPONENT_OF.get(labels.get("app.kubernetes.io/component", ""))
+    return values[component]["readOnlyRootFilesystem"] if component else True
+
+
+def test_every_pod_meets_the_restricted_profile(rendered: Any, values: dict[str, Any]) -> None:
+    for obj in rendered.workloads():
+        spec = kit.pod_spec(obj)
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        read_only = _read_only_root(values, kit.pod_labels(obj))
+        assert restricted_violations(spec, read_only_root=read_only) == [], name
+        assert restricted_violations(spec, read_only_root=False) == [], name
+        psc = spec["securityContext"]
+        assert psc["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert psc["runAsNonRoot"] is True
+        # gs_user and gs_group of GigaSpaces' 16.x images, numeric so runAsNonRoot is verifiable.
+        assert (psc["runAsUser"], psc["runAsGroup"], psc["fsGroup"]) == (1000, 2000, 2000)
+        for c in kit.all_containers(spec):
+            assert c["securityContext"]["readOnlyRootFilesystem"] is read_only, (name, c["name"])
 
 
 def test_the_restricted_check_catches_violations() -> None:
@@ -37,24 +51,31 @@ def test_the_restricted_check_catches_violations() -> None:
     assert any("hostPath" in p for p in problems)
 
 
-def test_grid_containers_write_only_to_volumes(rendered: Any) -> None:
+def test_grid_containers_write_only_to_volumes(rendered: Any, values: dict[str, Any]) -> None:
     for obj in rendered.of_kind("StatefulSet"):
         spec = kit.pod_spec(obj)
-        volumes = {v["name"] for v in spec["volumes"]} | {
-            t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])
-        }
-        (c,) = spec["containers"]
-        assert c["securityContext"]["readOnlyRootFilesystem"] is True
-        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
-        assert GRID_WRITABLE <= set(mounts), obj["metadata"]["name"]
-        for path in GRID_WRITABLE:
-            assert mounts[path]["name"] in volumes
-            assert not mounts[path].get("readOnly", False)
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        claims = {t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])}
+        for c in kit.all_containers(spec):
+            mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+            if c["name"] == "seed-writable-dirs":
+                # Copies the image's deploy/ into the volume the grid containers mount over it.
+                assert mounts == {"/seed/deploy": {"name": "deploy", "mountPath": "/seed/deploy"}}
+                assert c["args"] == ["if [ -d /opt/gigaspaces/deploy ]; then cp -R /opt/gigaspaces/deploy/. /seed/deploy/; fi\n"]
+                continue
+            assert GRID_WRITABLE <= set(mounts), (obj["metadata"]["name"], c["name"])
+            for path in GRID_WRITABLE:
+                name = mounts[path]["name"]
+                assert name in claims or "emptyDir" in volumes[name], path
+                assert not mounts[path].get("readOnly", False)
+            assert kit.env_of(c)["HOME"]["value"] == "/home/gs_user"
+        if values["persistence"]["enabled"]:
+            assert "work" in claims and "work" not in volumes
 
 
 def test_service_accounts_do_not_automount_tokens(rendered: Any) -> None:
     accounts = rendered.of_kind("ServiceAccount")
-    assert {a["metadata"]["name"] for a in accounts} >= {"kubegrid", "kubegrid-management"}
+    assert {a["metadata"]["name"] for a in accounts} >= {"kubegrid", "kubegrid-management", "kubegrid-partition"}
     for account in accounts:
         assert account["automountServiceAccountToken"] is False
 
@@ -68,41 +89,67 @@ def _token_volume(spec: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def test_api_token_only_where_the_api_is_used(rendered: Any, values: dict[str, Any]) -> None:
-    users = {"StatefulSet/kubegrid-management", "Deployment/kubegrid-zeppelin"}
+    users = {"StatefulSet/kubegrid-manager"} | {f"StatefulSet/{s['metadata']['name']}" for s in rendered.partition_sets()}
     for obj in rendered.workloads():
         key = f"{obj['kind']}/{obj['metadata']['name']}"
         spec = kit.pod_spec(obj)
         assert spec["automountServiceAccountToken"] is False, key
         assert spec.get("serviceAccountName"), key
         volume = _token_volume(spec)
-        mounted = any(m["mountPath"] == TOKEN_PATH for c in spec["containers"] for m in c.get("volumeMounts", []))
+        mounted = {c["name"] for c in kit.all_containers(spec) for m in c.get("volumeMounts", []) if m["mountPath"] == TOKEN_PATH}
         if key in users:
-            assert volume is not None and mounted, key
+            assert volume is not None, key
+            assert mounted == {c["name"] for c in kit.all_containers(spec)} - {"seed-writable-dirs"}, key
             token = next(s for s in volume["projected"]["sources"] if "serviceAccountToken" in s)
             assert token["serviceAccountToken"]["expirationSeconds"] == values["serviceAccount"]["tokenExpirationSeconds"]
         else:
             assert volume is None and not mounted, key
     data_accounts = {kit.pod_spec(s)["serviceAccountName"] for s in rendered.partition_sets()}
-    assert data_accounts == {"kubegrid"}
-    bound = {b["subjects"][0]["name"] for b in rendered.of_kind("RoleBinding")}
-    assert "kubegrid" not in bound  # the data pods' account has no permissions at all
+    assert data_accounts == {"kubegrid-partition"}
+    bound = {s["name"] for b in rendered.of_kind("RoleBinding") + rendered.of_kind("ClusterRoleBinding") for s in b["subjects"]}
+    assert bound == {"kubegrid-management", "kubegrid-partition"}  # the test and Zeppelin accounts have no rights
 
 
-def test_rbac_is_namespaced_and_minimal(rendered: Any) -> None:
-    assert rendered.of_kind("ClusterRole") == []
-    assert rendered.of_kind("ClusterRoleBinding") == []
-    for role in rendered.of_kind("Role"):
+def _rules(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+
+
+def _grid(groups: str, resources: str, verbs: str) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for g in groups.split(",") for r in resources.split(",") for v in verbs.split(",")}
+
+
+def test_rbac_is_minimal_and_bound_to_our_accounts_only(rendered: Any, values: dict[str, Any]) -> None:
+    for role in rendered.of_kind("Role") + rendered.of_kind("ClusterRole"):
         for rule in role["rules"]:
             for field in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule[field], role["metadata"]["name"]
             assert "secrets" not in rule["resources"]
-            assert not {"bind", "escalate", "impersonate"} & set(rule["verbs"])
-    mgmt = rendered.get("Role", "kubegrid-management")
-    for rule in mgmt["rules"]:
-        assert set(rule["verbs"]) == {"get", "list", "watch"}
+            assert not {"bind", "escalate", "impersonate", "create", "update"} & set(rule["verbs"])
+    for binding in rendered.of_kind("RoleBinding") + rendered.of_kind("ClusterRoleBinding"):
+        # Never a group (GigaSpaces' charts bind system:serviceaccounts[:<ns>]), never another namespace.
+        assert [s["kind"] for s in binding["subjects"]] == ["ServiceAccount"]
+        assert binding["subjects"][0]["namespace"] == "kubegrid"
+        assert binding["metadata"].get("namespace", "kubegrid") == "kubegrid"  # no kube-system `view`
+        assert binding["roleRef"]["name"] not in ("view", "edit", "admin", "cluster-admin")
+    rbac = values["management"]["rbac"]
+    expected = _grid("", "pods,services,endpoints,serviceaccounts", "get,list,watch")
+    if rbac["patchSupport"]:
+        expected |= _grid("apps", "statefulsets", "get,list,patch") | _grid("", "pods", "delete")
+    assert _rules(rendered.get("Role", "kubegrid-management")) == expected
     binding = rendered.get("RoleBinding", "kubegrid-management")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kubegrid-management"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kubegrid-management", "namespace": "kubegrid"}]
+    nodes = "kubegrid-management-kubegrid-nodes"
+    if rbac["nodes"]:
+        assert _rules(rendered.get("ClusterRole", nodes)) == _grid("", "nodes", "get,list")
+        cluster_binding = rendered.get("ClusterRoleBinding", nodes)
+        assert cluster_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": nodes}
+        assert cluster_binding["subjects"] == binding["subjects"]
+    else:
+        assert rendered.of_kind("ClusterRole") == rendered.of_kind("ClusterRoleBinding") == []
+    assert _rules(rendered.get("Role", "kubegrid-partition")) == _grid("", "pods,services,endpoints", "get,list")
+    assert rendered.get("RoleBinding", "kubegrid-partition")["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kubegrid-partition", "namespace": "kubegrid"}]
 
 
 def test_license_comes_from_a_secret(rendered: Any, values: dict[str, Any]) -> None:
@@ -111,13 +158,17 @@ def test_license_comes_from_a_secret(rendered: Any, values: dict[str, Any]) -> N
     for obj in rendered.workloads():
         if obj["kind"] == "Pod":
             continue
-        for c in kit.pod_spec(obj)["containers"]:
+        for c in kit.all_containers(kit.pod_spec(obj)):
+            if c["name"] == "seed-writable-dirs":
+                assert "env" not in c
+                continue
             env = kit.env_of(c)
             assert env["GS_LICENSE"] == {
                 "name": "GS_LICENSE",
                 "valueFrom": {"secretKeyRef": {"name": secret_name, "key": lic["existingSecretKey"]}},
             }
-            assert not any(a.startswith("license=") for a in c.get("args", []))
+            # The kubelet expands $(GS_LICENSE) from the Secret; the spec never holds the text.
+            assert [a for a in c.get("args", []) if a.startswith("license=")] in ([], ["license=$(GS_LICENSE)"])
     created = rendered.find("Secret", "kubegrid-license")
     if lic["existingSecret"]:
         assert rendered.of_kind("Secret") == []
@@ -131,6 +182,7 @@ def test_license_text_appears_nowhere_in_plain_text(render: Any) -> None:
     out = render({"license": {"value": text}, "zeppelin": {"enabled": True}})
     for obj in out.objects:
         assert text not in json.dumps(obj), f"{obj['kind']}/{obj['metadata']['name']}"
+    assert text not in out.notes
 
 
 def test_license_change_rolls_the_pods(render: Any) -> None:
@@ -179,7 +231,7 @@ def _allowed_sources(policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
 
 
 def test_management_ports_open_only_to_the_grid_and_its_clients(rendered: Any, values: dict[str, Any]) -> None:
-    policy = rendered.get("NetworkPolicy", "kubegrid-management")
+    policy = rendered.get("NetworkPolicy", "kubegrid-manager")
     managers = {"podSelector": {"matchLabels": {**GRID_PODS["podSelector"]["matchLabels"], "app.kubernetes.io/component": "management"}}}
     for port in (4174, 8200, 8299):
         assert _allowed_sources(policy, port) == [GRID_PODS, CLIENT_NAMESPACES], port
@@ -233,3 +285,10 @@ def test_grid_client_label_is_configurable(render: Any) -> None:
 def test_network_policies_can_be_disabled(render: Any, zeppelin: bool) -> None:
     out = render({"networkPolicy": {"enabled": False}, "zeppelin": {"enabled": zeppelin}})
     assert out.of_kind("NetworkPolicy") == []
+
+
+def test_only_managers_and_data_pods_reach_the_api_server(rendered: Any) -> None:
+    api = {443, 6443}
+    reaching = {p["metadata"]["name"] for p in rendered.of_kind("NetworkPolicy")
+                for rule in p["spec"]["egress"] if api <= {port["port"] for port in rule.get("ports", [])}}
+    assert reaching == {"kubegrid-manager", "kubegrid-partition"}

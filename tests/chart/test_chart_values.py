@@ -35,7 +35,16 @@ SCHEMA_CASES = [
     ),
     pytest.param({"partitions": {"heapPercent": 95}}, "at '/partitions/heapPercent': maximum: got 95, want 90", id="heap-95"),
     pytest.param({"management": {"heapPercent": 10}}, "at '/management/heapPercent': minimum: got 10, want 25", id="heap-10"),
-    pytest.param({"image": {"tag": "latest"}}, "at '/image/tag': 'latest' does not match pattern", id="tag-latest"),
+    pytest.param({"image": {"tag": "16.4.0"}}, "at '/image': additional properties 'tag' not allowed", id="image-tag-gone"),
+    pytest.param({"zeppelin": {"image": {"tag": "latest"}}}, "at '/zeppelin/image/tag'", id="tag-latest"),
+    pytest.param({"product": "xap"}, "at '/product': value must be one of 'smart-cache', 'insightedge'", id="product"),
+    pytest.param({"version": "16.4"}, "at '/version': '16.4' does not match pattern", id="version-form"),
+    pytest.param({"version": 16}, "at '/version': got number, want string", id="version-number"),
+    pytest.param({"partitions": {"partitionsArgument": "all"}}, "at '/partitions/partitionsArgument'", id="partitions-arg"),
+    pytest.param({"partitions": {"javaHeap": "4 GB"}}, "at '/partitions/javaHeap': '4 GB' does not match pattern", id="java-heap"),
+    pytest.param({"management": {"extraArgs": ["--verbose"]}}, "at '/management/extraArgs/0'", id="extra-args"),
+    pytest.param({"zeppelin": {"spark": {"master": "k8s://https://kubernetes.default.svc"}}}, "at '/zeppelin/spark/master'", id="spark-k8s"),
+    pytest.param({"management": {"rbac": {"nodes": "no"}}}, "at '/management/rbac/nodes': got string, want boolean", id="rbac-nodes"),
     pytest.param({"image": {"digest": "sha256:abc"}}, "at '/image/digest': 'sha256:abc' does not match pattern", id="digest"),
     pytest.param({"license": {"existingSecret": "My_Secret"}}, "at '/license/existingSecret'", id="secret-name"),
     pytest.param(
@@ -43,17 +52,14 @@ SCHEMA_CASES = [
         "at '/gridClients/namespaceLabel': 'grid client!' does not match pattern",
         id="client-label",
     ),
-    pytest.param(
-        {"zeppelin": {"spark": {"executorMemory": "2GB"}}},
-        "at '/zeppelin/spark/executorMemory': '2GB' does not match pattern",
-        id="spark-memory",
-    ),
+    pytest.param({"zeppelin": {"spark": {"conf": {"sql.shuffle": "8"}}}}, "'sql.shuffle' does not match pattern", id="spark-conf-key"),
     pytest.param(
         {"management": {"zoneSpreadPolicy": "Always"}},
         "at '/management/zoneSpreadPolicy': value must be one of 'ScheduleAnyway', 'DoNotSchedule'",
         id="spread-policy",
     ),
     pytest.param({"securityContext": {"runAsUser": 0}}, "at '/securityContext/runAsUser': minimum: got 0, want 1", id="root"),
+    pytest.param({"grid": {"userHome": "home"}}, "at '/grid/userHome'", id="user-home"),
     pytest.param({"partition": {"count": 2}}, "at '': additional properties 'partition' not allowed", id="typo-top"),
     pytest.param({"partitions": {"replicas": 2}}, "at '/partitions': additional properties 'replicas' not allowed", id="typo-nested"),
     pytest.param({"metrics": {"serviceMonitor": {"interval": "30"}}}, "at '/metrics/serviceMonitor/interval'", id="interval"),
@@ -69,6 +75,40 @@ def test_schema_rejects(render: Any, overrides: dict[str, Any], message: str) ->
 
 
 CROSS_FIELD_CASES = [
+    pytest.param(
+        {"version": "14.5.0"},
+        'version "14.5.0" is not supported: images before 15.0 read XAP_* variables, not the GS_* variables this '
+        "chart sets. Use a version from 16.0.0 to 16.4.x, such as 16.4.0.",
+        id="version-xap",
+    ),
+    pytest.param(
+        {"version": "15.8.1"},
+        'version "15.8.1" is not supported: the chart runs GigaSpaces 16.0.0 to 16.4.x (the 16.x images\' gs_user, '
+        "GS_* variables and entry-script arguments). Use a version such as 16.4.0.",
+        id="version-15",
+    ),
+    pytest.param(
+        {"version": "16.5.0"},
+        'version "16.5.0" is not supported: the chart runs GigaSpaces 16.0.0 to 16.4.x',
+        id="version-16.5",
+    ),
+    pytest.param(
+        {"version": "17.0.1"},
+        'version "17.0.1" is not supported: the chart runs GigaSpaces 16.0.0 to 16.4.x',
+        id="version-17",
+    ),
+    pytest.param(
+        {"names": {"managementHeadless": "grid-headless"}},
+        'names.managementHeadless is "grid-headless", but GigaSpaces\' images derive this Service\'s name from the '
+        'manager name "kubegrid-manager", so it must be "kubegrid-manager-hs" (or empty).',
+        id="headless-name",
+    ),
+    pytest.param(
+        {"names": {"management": "mgr", "sparkLocatorService": "kubegrid-manager-insightedge-manager-hs"}},
+        'names.sparkLocatorService is "kubegrid-manager-insightedge-manager-hs", but GigaSpaces\' images derive '
+        'this Service\'s name from the manager name "mgr", so it must be "mgr-insightedge-manager-hs" (or empty).',
+        id="locator-name",
+    ),
     pytest.param(
         {"partitions": {"zoneAware": True, "backups": 0}},
         "partitions.zoneAware is true but partitions.backups is 0: zone awareness keeps a partition's "
@@ -129,18 +169,26 @@ def test_every_broken_rule_is_reported_at_once(render: Any) -> None:
 
 
 def test_too_long_release_name_is_rejected(render: Any) -> None:
+    """The Spark locator Service "<fullname>-manager-insightedge-manager-hs" is the longest name."""
     with pytest.raises(helm_python.HelmRenderError) as caught:
-        render({"partitions": {"count": 16}}, name="kubegrid-analytics-eu-west-1-prod-blue-2")
+        render({}, name="kubegrid-analytics-eu-west-1-prod")
     assert (
-        'the name prefix "kubegrid-analytics-eu-west-1-prod-blue-2" is too long: StatefulSet '
-        '"kubegrid-analytics-eu-west-1-prod-blue-2-partition-16" has 53 characters, and Kubernetes allows 52. '
-        "Use a shorter release name or set fullnameOverride."
+        'the name prefix "kubegrid-analytics-eu-west-1-prod" is too long: Service '
+        '"kubegrid-analytics-eu-west-1-prod-manager-insightedge-manager-hs" has 64 characters, and Kubernetes allows 63. '
+        "Use a shorter release name or set fullnameOverride (or names.management)."
     ) in str(caught.value)
 
 
 def test_longest_accepted_name(render: Any) -> None:
-    out = render({"partitions": {"count": 16}}, name="kubegrid-analytics-eu-west-1-prod-blue2")
-    assert len(out.partition_sets()[-1]["metadata"]["name"]) == 52
+    out = render({"partitions": {"count": 16}}, name="kubegrid-analytics-eu-west-1-pro")
+    assert max(len(s["metadata"]["name"]) for s in out.of_kind("Service")) == 63
+
+
+def test_long_partition_names_are_rejected(render: Any) -> None:
+    with pytest.raises(helm_python.HelmRenderError) as caught:
+        render({"partitions": {"count": 16}, "names": {"management": "m"}}, name="kubegrid-analytics-eu-west-1-prod-blue-2")
+    assert ('StatefulSet "kubegrid-analytics-eu-west-1-prod-blue-2-partition-16" has 53 characters, and Kubernetes '
+            "allows 52.") in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +200,11 @@ def test_longest_accepted_name(render: Any) -> None:
         {"management": {"cpu": 2}},
         {"partitions": {"cpu": "0.5"}},
         {"persistence": {"enabled": True, "storageClass": "-", "size": "1Ti"}},
+        {"version": "16.0.0"},
+        {"version": "16.4.5", "product": "insightedge"},
+        {"partitions": {"memory": "512Mi", "javaHeap": "limit-150Mi"}},
+        {"zeppelin": {"enabled": True, "spark": {"master": "local[4]"}}},
     ],
 )
 def test_edge_values_are_accepted(render: Any, overrides: dict[str, Any]) -> None:
-    assert render(overrides).get("StatefulSet", "kubegrid-management")
+    assert render(overrides).get("StatefulSet", "kubegrid-manager")

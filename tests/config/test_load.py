@@ -56,9 +56,9 @@ def test_the_five_problems_of_the_issue_are_reported_together():
         "kubegrid:nodePools[0].diskGiB: got -5; must be at least 20",
         "kubegrid:nodePools[1].maxSize: expected integer, got 'six'",
         "kubegrid:nodePools[2].minSize: got 3, above maxSize 2; need minSize <= desiredSize <= maxSize",
-        "kubegrid:grid.replicas: unknown key; allowed keys: backups, imageRepository, imageTag, license, "
+        "kubegrid:grid.replicas: unknown key; allowed keys: backups, imageRepository, license, "
         "licenseSecretName, managerCpu, managerMemoryGiB, managers, namespace, partitionCpu, partitionMemoryGiB, "
-        "partitions, persistence, storageClass, storageGiB, zeppelin, zoneAware",
+        "partitions, persistence, product, storageClass, storageGiB, version, zeppelin, zoneAware",
         "kubegrid:grid.managers: got 2; allowed: 1, 3",
     ]
 
@@ -223,7 +223,7 @@ def test_region_format():
     assert messages(config)[0] == 'aws:region: got \'Ireland\'; expected an AWS region such as "eu-west-1"'
 
 
-def test_public_endpoint_needs_cidrs_and_is_refused_in_prod():
+def test_public_endpoint_needs_cidrs_and_is_never_open_to_the_world_in_prod():
     config = dev()
     config["kubegrid:cluster"]["publicAccessCidrs"] = []
     assert messages(config) == [
@@ -233,7 +233,46 @@ def test_public_endpoint_needs_cidrs_and_is_refused_in_prod():
     config["kubegrid:cluster"]["publicEndpoint"] = True
     config["kubegrid:cluster"]["publicAccessCidrs"] = ["0.0.0.0/0"]
     assert messages(config) == [
-        "kubegrid:cluster.publicEndpoint: got true; prod keeps the API server private (reach it through a VPN, bastion or peered network)"]
+        "kubegrid:cluster.publicAccessCidrs: got '0.0.0.0/0' in prod; list only the networks `pulumi up` and your "
+        "operators run from, and close the public endpoint once the VPC is reached privately"]
+
+
+def test_a_private_endpoint_needs_a_private_route_from_the_deployer():
+    config = copy.deepcopy(stack_config("prod"))
+    del config["kubegrid:cluster"]["privateRoute"]
+    (message,) = messages(config)
+    assert message.startswith("kubegrid:cluster.privateRoute: the API endpoint is private (publicEndpoint: false), "
+                              "so `pulumi up` reaches it only from a network with a private route to the VPC")
+    assert "set publicEndpoint: true with publicAccessCidrs of the deployer's network instead" in message
+    config["kubegrid:cluster"]["privateRoute"] = True
+    config["kubegrid:cluster"]["privateAccessCidrs"] = []
+    assert [m.split(":", 2)[1] for m in messages(config)] == ["cluster.privateAccessCidrs"]
+
+
+def test_a_prod_bootstrap_through_the_public_endpoint_is_a_warning():
+    from components.validation import validate
+
+    config = copy.deepcopy(stack_config("prod"))
+    config["kubegrid:cluster"].update(publicEndpoint=True, publicAccessCidrs=["192.168.10.0/24"])
+    (warning,) = validate(config, "prod").warnings
+    assert str(warning) == ("kubegrid:cluster.publicEndpoint: prod's API endpoint is public (for 192.168.10.0/24); "
+                            "once the VPC is reached privately, set publicEndpoint: false and privateRoute: true")
+
+
+def test_the_provider_s_profile_and_one_assumed_role_are_read():
+    config = dev()
+    config["aws:profile"] = "platform"
+    config["aws:assumeRoles"] = '[{"roleArn": "arn:aws:iam::111122223333:role/deployer"}]'  # JSON text, as the engine gives it
+    spec = load_spec(config, "dev")
+    assert (spec.aws_profile, spec.aws_role_arn) == ("platform", "arn:aws:iam::111122223333:role/deployer")
+    config["aws:assumeRoles"] = [{"roleArn": "arn:aws:iam::111122223333:role/a"},
+                                 {"roleArn": "arn:aws:iam::111122223333:role/b"}]
+    (message,) = messages(config)
+    assert message.startswith("aws:assumeRoles: got a chain of 2 roles; the kubeconfig's `aws eks get-token --role-arn` "
+                              "assumes one role")
+    del config["aws:assumeRoles"]
+    config["aws:assumeRoleWithWebIdentity"] = {"roleArn": "arn:aws:iam::111122223333:role/ci"}
+    assert messages(config)[0].startswith("aws:assumeRoleWithWebIdentity: not supported")
 
 
 def test_open_endpoint_is_accepted_only_when_listed():
@@ -295,15 +334,49 @@ def test_grid_rules():
     ]
 
 
-def test_grid_sizes_and_image_tag():
+def test_grid_sizes_and_product():
     config = local()
-    config["kubegrid:grid"].update(partitions=0, backups=2, partitionMemoryGiB=0.5, imageTag="latest")
+    config["kubegrid:grid"].update(partitions=0, backups=2, partitionMemoryGiB=0.5, product="xap", version="latest",
+                                   imageRepository="Registry/Grid")
     assert messages(config) == [
         "kubegrid:grid.partitions: got 0; must be at least 1",
         "kubegrid:grid.backups: got 2; allowed: 0, 1",
         "kubegrid:grid.partitionMemoryGiB: got 0.5; must be at least 1",
-        'kubegrid:grid.imageTag: got \'latest\'; expected a pinned tag such as "16.4.0" (not "latest")',
+        "kubegrid:grid.product: got 'xap'; allowed: 'smart-cache', 'insightedge'",
+        'kubegrid:grid.version: got \'latest\'; expected a GigaSpaces version such as "16.4.0"',
+        'kubegrid:grid.imageRepository: got \'Registry/Grid\'; expected an image repository such as '
+        '"registry.example.com/gigaspaces/smart-cache-enterprise"',
     ]
+
+
+def test_the_removed_image_tag_is_an_unknown_key():
+    config = local()
+    config["kubegrid:grid"]["imageTag"] = "16.4.0"
+    assert messages(config)[0].startswith("kubegrid:grid.imageTag: unknown key")
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    ("14.5.0", "kubegrid:grid.version: got '14.5.0'; images before 15.0 read XAP_* variables, not the GS_* variables "
+               'the chart sets, so they cannot run here; use a version from 16.0.0 to 16.4.x, such as "16.4.0"'),
+    ("15.8.1", "kubegrid:grid.version: got '15.8.1'; KubeGrid supports GigaSpaces 16.0.0 to 16.4.x (the 16.x images' "
+               'gs_user, GS_* variables and container entry script), such as "16.4.0"'),
+    ("16.5.0", "kubegrid:grid.version: got '16.5.0'; KubeGrid supports GigaSpaces 16.0.0 to 16.4.x (the 16.x images' "
+               'gs_user, GS_* variables and container entry script), such as "16.4.0"'),
+    ("17.0.0", "kubegrid:grid.version: got '17.0.0'; KubeGrid supports GigaSpaces 16.0.0 to 16.4.x (the 16.x images' "
+               'gs_user, GS_* variables and container entry script), such as "16.4.0"'),
+])
+def test_grid_version_range(version, message):
+    config = local()
+    config["kubegrid:grid"]["version"] = version
+    assert messages(config) == [message]
+
+
+@pytest.mark.parametrize("version", ["16.0.0", "16.2.1", "16.4.0", "16.4.5"])
+def test_supported_grid_versions(version):
+    config = local()
+    config["kubegrid:grid"].update(version=version, product="insightedge")
+    grid = load_spec(config, "t").grid
+    assert (grid.version, grid.product, grid.image_repository) == (version, "insightedge", "")
 
 
 def test_prod_needs_three_managers():

@@ -52,7 +52,7 @@ def test_bad_stack_gets_every_problem_and_exit_2(tmp_path, capsys):
         assert err.splitlines() == [
             "kubegrid: invalid configuration (5 problem(s)):",
             "  kubegrid:clustre: unknown key (did you mean 'cluster'?); allowed keys: kubegrid:environment, "
-            "kubegrid:cluster, kubegrid:nodePools, kubegrid:grid, kubegrid:teams",
+            "kubegrid:cluster, kubegrid:nodePools, kubegrid:grid, kubegrid:teams, kubegrid:observability",
             "  kubegrid:nodePools[0].maxSize: expected integer, got 'three'",
             "  kubegrid:nodePools[1].minSize: got -1; must be at least 0",
             "  kubegrid:nodePools[2].minSize: got 5, above maxSize 3; need minSize <= desiredSize <= maxSize",
@@ -172,3 +172,17 @@ def test_check_reports_invalid_objects(monkeypatch, capsys):
 def test_console_script_is_declared():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert 'kubegrid = "components.offline.cli:run"' in pyproject
+
+
+def test_preflight_of_a_stack_without_aws_has_nothing_to_check(capsys):
+    assert cli.main(["preflight", "local", "--json"]) == cli.EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is True and [f["check"] for f in document["findings"]] == ["mode"]
+
+
+def test_check_warns_about_example_values_offline(capsys):
+    assert cli.main(["check", "dev"]) == cli.EXIT_OK
+    err = capsys.readouterr().err
+    assert ("warning: kubegrid:cluster.adminPrincipals[0]: account 111122223333 is AWS documentation's example "
+            "account") in err
+    assert "warning: kubegrid:cluster.publicAccessCidrs[0]: 203.0.113.0/24 is TEST-NET-3" in err

@@ -5,7 +5,7 @@ from components.offline.docs import BEGIN, DOC, END, reference, replace_section
 
 def test_reference_in_docs_matches_the_code():
     text = DOC.read_text(encoding="utf-8")
-    assert replace_section(text, reference()) == text, "run: python -m components.config_docs"
+    assert replace_section(text, reference()) == text, "run: python -m components.offline.docs"
 
 
 def test_reference_has_every_key_with_type_and_default():

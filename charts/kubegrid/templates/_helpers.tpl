@@ -57,7 +57,7 @@ Standard labels of an object's metadata. Call with
 */}}
 {{- define "kubegrid.labels" -}}
 {{ include "kubegrid.selectorLabels" . }}
-app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ .context.Values.version | quote }}
 app.kubernetes.io/part-of: kubegrid
 app.kubernetes.io/managed-by: {{ .context.Release.Service }}
 helm.sh/chart: {{ include "kubegrid.chart" .context }}
@@ -90,13 +90,29 @@ app.kubernetes.io/managed-by: {{ .context.Release.Service }}
 {{- end }}
 {{- end -}}
 
-{{/* An image reference "repository:tag[@digest]" from an image values block. */}}
+{{/* An image reference "repository:tag[@digest]" from a map with repository, tag and digest. */}}
 {{- define "kubegrid.image" -}}
 {{- $ref := printf "%s:%s" .repository (toString .tag) -}}
 {{- if .digest -}}
 {{- $ref = printf "%s@%s" $ref .digest -}}
 {{- end -}}
 {{- $ref -}}
+{{- end -}}
+
+{{/* GigaSpaces' published image of a product ("smart-cache" or "insightedge"), without tag. */}}
+{{- define "kubegrid.productImage" -}}
+{{- if eq . "insightedge" -}}gigaspaces/insightedge-enterprise{{- else -}}gigaspaces/smart-cache-enterprise{{- end -}}
+{{- end -}}
+
+{{/* The grid image (managers, data pods): image.repository or the product's image, tagged with version. */}}
+{{- define "kubegrid.gridImage" -}}
+{{- include "kubegrid.image" (dict "repository" (.Values.image.repository | default (include "kubegrid.productImage" .Values.product)) "tag" .Values.version "digest" .Values.image.digest) -}}
+{{- end -}}
+
+{{/* The Zeppelin image: the insightedge image (Zeppelin, Spark), tagged with version unless zeppelin.image.tag is set. */}}
+{{- define "kubegrid.zeppelinImage" -}}
+{{- $i := .Values.zeppelin.image -}}
+{{- include "kubegrid.image" (dict "repository" ($i.repository | default (include "kubegrid.productImage" "insightedge")) "tag" ($i.tag | default .Values.version) "digest" $i.digest) -}}
 {{- end -}}
 
 {{/* imagePullSecrets of every pod (empty when image.pullSecrets is empty). */}}
@@ -109,19 +125,32 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
-{{/* Name of the management StatefulSet: names.management, else "<fullname>-management". */}}
+{{/*
+The manager name M: names.management, else "<fullname>-manager". It names the
+managers' StatefulSet and is the manager.name data pods and Spark jobs get;
+GigaSpaces' images derive the Service names below from it.
+*/}}
 {{- define "kubegrid.management.fullname" -}}
-{{- .Values.names.management | default (printf "%s-management" (include "kubegrid.fullname" .)) -}}
+{{- .Values.names.management | default (printf "%s-manager" (include "kubegrid.fullname" .)) -}}
 {{- end -}}
 
-{{/* Name of the managers' headless Service (peers and discovery): names.managementHeadless, else "<fullname>-management-headless". */}}
+{{/* Name of the managers' headless Service (the StatefulSet's serviceName): names.managementHeadless, else "M-hs". */}}
 {{- define "kubegrid.management.headlessName" -}}
-{{- .Values.names.managementHeadless | default (printf "%s-management-headless" (include "kubegrid.fullname" .)) -}}
+{{- .Values.names.managementHeadless | default (printf "%s-hs" (include "kubegrid.management.fullname" .)) -}}
 {{- end -}}
 
-{{/* Name of the REST manager's client Service: names.managementService, else "<fullname>-management". */}}
+{{/* Name of the managers' client Service (REST manager, lookup service): names.managementService, else "M-service". */}}
 {{- define "kubegrid.management.serviceName" -}}
-{{- .Values.names.managementService | default (printf "%s-management" (include "kubegrid.fullname" .)) -}}
+{{- .Values.names.managementService | default (printf "%s-service" (include "kubegrid.management.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+Name of the headless Service of the managers' lookup services that the Spark
+connector (16.3 and later) derives from spark.insightedge.space.manager=M:
+names.sparkLocatorService, else "M-insightedge-manager-hs".
+*/}}
+{{- define "kubegrid.management.sparkLocatorName" -}}
+{{- .Values.names.sparkLocatorService | default (printf "%s-insightedge-manager-hs" (include "kubegrid.management.fullname" .)) -}}
 {{- end -}}
 
 {{/* Number of managers: 3 with management.ha, else 1. */}}
@@ -131,7 +160,7 @@ imagePullSecrets:
 
 {{/*
 Comma-separated fully qualified host names of the managers
-("<fullname>-management-<i>.<fullname>-management-headless.<ns>.svc.<domain>").
+("M-<i>.M-hs.<ns>.svc.<domain>"), GS_MANAGER_SERVERS of every grid pod.
 */}}
 {{- define "kubegrid.management.hosts" -}}
 {{- $hosts := list -}}
@@ -204,7 +233,7 @@ checksum/license: {{ include (print .Template.BasePath "/license-secret.yaml") .
 {{- end }}
 {{- end -}}
 
-{{/* Name of the ServiceAccount of a component: "grid" (data pods, tests), "management" or "zeppelin". */}}
+{{/* Name of the ServiceAccount of a component: "grid" (test pod), "management", "partition" or "zeppelin". */}}
 {{- define "kubegrid.serviceAccountName" -}}
 {{- if eq .component "grid" -}}
 {{- include "kubegrid.fullname" .context -}}
@@ -224,14 +253,24 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Container securityContext meeting the "restricted" Pod Security profile. */}}
+{{/*
+Container securityContext meeting the "restricted" Pod Security profile. Call
+with the root context (read-only root) or with (dict "context" $
+"readOnlyRootFilesystem" bool) for a component's own setting.
+*/}}
 {{- define "kubegrid.containerSecurityContext" -}}
+{{- $ctx := . -}}
+{{- $readOnly := true -}}
+{{- if hasKey . "context" -}}
+{{- $ctx = .context -}}
+{{- $readOnly = .readOnlyRootFilesystem -}}
+{{- end -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.securityContext.runAsUser }}
-runAsGroup: {{ .Values.securityContext.runAsGroup }}
+runAsUser: {{ $ctx.Values.securityContext.runAsUser }}
+runAsGroup: {{ $ctx.Values.securityContext.runAsGroup }}
 allowPrivilegeEscalation: false
 privileged: false
-readOnlyRootFilesystem: true
+readOnlyRootFilesystem: {{ $readOnly }}
 capabilities:
   drop:
     - ALL
@@ -239,24 +278,109 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/*
-Environment shared by the grid containers: the license from its Secret (never
-a plain value), the managers, the lookup locators and the JVM options with the
-fixed LRMI port range the NetworkPolicies open. Call with
-(dict "context" $ "javaOptions" "...").
-*/}}
-{{- define "kubegrid.gridEnv" -}}
+{{/* The license from its Secret, as env GS_LICENSE (never a plain value; args use "$(GS_LICENSE)"). */}}
+{{- define "kubegrid.licenseEnv" -}}
 - name: GS_LICENSE
   valueFrom:
     secretKeyRef:
-      name: {{ include "kubegrid.license.secretName" .context }}
-      key: {{ .context.Values.license.existingSecretKey }}
+      name: {{ include "kubegrid.license.secretName" . }}
+      key: {{ .Values.license.existingSecretKey }}
+{{- end -}}
+
+{{/*
+Environment shared by the grid containers: the license from its Secret, the
+managers (GS_MANAGER_SERVERS; never GS_LOOKUP_LOCATORS as well, which
+GigaSpaces says not to set next to it), the JVM options (multicast off, the
+fixed LRMI port range the NetworkPolicies open) and HOME on a writable
+volume. Call with (dict "context" $ "javaOptions" "...").
+*/}}
+{{- define "kubegrid.gridEnv" -}}
+{{ include "kubegrid.licenseEnv" .context }}
 - name: GS_MANAGER_SERVERS
   value: {{ include "kubegrid.management.hosts" .context | quote }}
-- name: GS_LOOKUP_LOCATORS
-  value: {{ include "kubegrid.lookupLocators" .context | quote }}
 - name: GS_OPTIONS_EXT
-  value: {{ trim (printf "-Dcom.gs.transport_protocol.lrmi.bind-port=%s %s" (include "kubegrid.lrmiPortRange" .context) .javaOptions) | quote }}
+  value: {{ trim (printf "-Dcom.gs.multicast.enabled=false -Dcom.gs.transport_protocol.lrmi.bind-port=%s %s" (include "kubegrid.lrmiPortRange" .context) .javaOptions) | quote }}
+- name: HOME
+  value: {{ .context.Values.grid.userHome | quote }}
+{{- end -}}
+
+{{/*
+The java.heap argument: the component's javaHeap value, else heapPercent of
+its memory limit as an absolute "<MiB>m". Call with a component values map.
+*/}}
+{{- define "kubegrid.javaHeap" -}}
+{{- .javaHeap | default (printf "%sm" (include "kubegrid.heapMiB" (dict "memory" .memory "percent" .heapPercent))) -}}
+{{- end -}}
+
+{{/*
+Writable emptyDirs of a grid pod (see docs/gigaspaces.md for each path):
+logs, deploy (seeded from the image), the user's HOME and /tmp; work too
+unless persistence puts it on a claim. Call with (dict "context" $ "work" bool).
+*/}}
+{{- define "kubegrid.gridVolumes" -}}
+{{- if .work }}
+- name: work
+  emptyDir: {}
+{{- end }}
+- name: logs
+  emptyDir:
+    sizeLimit: 1Gi
+- name: deploy
+  emptyDir:
+    sizeLimit: 1Gi
+- name: home
+  emptyDir:
+    sizeLimit: 256Mi
+- name: tmp
+  emptyDir:
+    sizeLimit: 1Gi
+{{- end -}}
+
+{{/* Mounts of kubegrid.gridVolumes at the paths GigaSpaces writes to. */}}
+{{- define "kubegrid.gridVolumeMounts" -}}
+- name: work
+  mountPath: {{ .Values.grid.home }}/work
+- name: logs
+  mountPath: {{ .Values.grid.home }}/logs
+- name: deploy
+  mountPath: {{ .Values.grid.home }}/deploy
+- name: home
+  mountPath: {{ .Values.grid.userHome }}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/*
+Init container that copies what the image ships in directories the chart
+mounts writable over (so the image's files stay visible there). Call with
+(dict "context" $ "readOnlyRootFilesystem" bool "image" ref "pullPolicy" p
+"resources" map "dirs" (list (dict "volume" name "path" imagePath "ifEmpty" bool))).
+*/}}
+{{- define "kubegrid.seedContainer" -}}
+- name: seed-writable-dirs
+  image: {{ .image | quote }}
+  imagePullPolicy: {{ .pullPolicy }}
+  command:
+    - /bin/sh
+    - -ec
+  args:
+    - |
+      {{- range .dirs }}
+      {{- if .ifEmpty }}
+      if [ -z "$(ls -A /seed/{{ .volume }})" ]; then cp -R {{ .path }}/. /seed/{{ .volume }}/; fi
+      {{- else }}
+      if [ -d {{ .path }} ]; then cp -R {{ .path }}/. /seed/{{ .volume }}/; fi
+      {{- end }}
+      {{- end }}
+  resources:
+    {{- toYaml .resources | nindent 4 }}
+  securityContext:
+    {{- include "kubegrid.containerSecurityContext" (dict "context" .context "readOnlyRootFilesystem" .readOnlyRootFilesystem) | nindent 4 }}
+  volumeMounts:
+    {{- range .dirs }}
+    - name: {{ .volume }}
+      mountPath: /seed/{{ .volume }}
+    {{- end }}
 {{- end -}}
 
 {{/* The LRMI port range of the grid JVMs ("8200-8299"). */}}
@@ -266,8 +390,8 @@ fixed LRMI port range the NetworkPolicies open. Call with
 
 {{/*
 Projected volume carrying a short-lived Kubernetes API token, the cluster CA
-and the namespace, mounted only in the pods that use the API (managers,
-Zeppelin); every ServiceAccount of the chart has automounting switched off.
+and the namespace, mounted only in the pods that use the API (managers and
+data pods); every ServiceAccount of the chart has automounting switched off.
 */}}
 {{- define "kubegrid.apiTokenVolume" -}}
 - name: kube-api-access
@@ -363,7 +487,7 @@ own pods, external egress when allowed, and networkPolicy.extraEgress.
 {{- end }}
 {{- end -}}
 
-{{/* Egress rule to the Kubernetes API server ports (managers, Zeppelin). */}}
+{{/* Egress rule to the Kubernetes API server ports (managers and data pods). */}}
 {{- define "kubegrid.networkPolicy.apiServerEgress" -}}
 - ports:
     {{- range .Values.networkPolicy.kubeAPIServerPorts }}

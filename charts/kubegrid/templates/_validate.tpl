@@ -4,6 +4,7 @@ adds one sentence; the render fails once with all of them.
 */}}
 {{- define "kubegrid.validateValues" -}}
 {{- $errors := list -}}
+{{- $errors = concat $errors (include "kubegrid.validate.version" . | fromYamlArray) -}}
 {{- $errors = concat $errors (include "kubegrid.validate.names" . | fromYamlArray) -}}
 {{- $errors = concat $errors (include "kubegrid.validate.partitions" . | fromYamlArray) -}}
 {{- $errors = concat $errors (include "kubegrid.validate.heap" (dict "key" "management" "values" .Values.management) | fromYamlArray) -}}
@@ -16,18 +17,43 @@ adds one sentence; the render fails once with all of them.
 {{- end -}}
 
 {{/*
-Object names must fit Kubernetes limits without truncation (Spark locators and
-the stack rely on the exact names). The longest StatefulSet name is the last
-partition's; it may have at most 52 characters, because its pods carry
-"<name>-<10-character hash>" in a 63-character label. Every other name of the
-chart is then short enough too (the longest, "<fullname>-management-headless",
-stays under 63).
+Object names must fit Kubernetes limits without truncation (GigaSpaces and
+Spark derive names from the manager name, so they must be exact). A
+partition's StatefulSet name may have at most 52 characters, because its pods
+carry "<name>-<10-character hash>" in a 63-character label; so may the
+managers' StatefulSet. Service names are DNS labels of at most 63 characters;
+the longest is the Spark locator Service "M-insightedge-manager-hs".
+The Service names must be the ones GigaSpaces derives from the manager name.
 */}}
 {{- define "kubegrid.validate.names" -}}
 {{- $errors := list -}}
-{{- $longest := include "kubegrid.partition.fullname" (dict "context" . "partition" .Values.partitions.count) -}}
-{{- if gt (len $longest) 52 -}}
-{{- $errors = append $errors (printf "the name prefix %q is too long: StatefulSet %q has %d characters, and Kubernetes allows 52. Use a shorter release name or set fullnameOverride." (include "kubegrid.fullname" .) $longest (len $longest)) -}}
+{{- $m := include "kubegrid.management.fullname" . -}}
+{{- $limits := list (list "StatefulSet" (include "kubegrid.partition.fullname" (dict "context" . "partition" .Values.partitions.count)) 52) (list "StatefulSet" $m 52) (list "Service" (include "kubegrid.management.sparkLocatorName" .) 63) (list "Service" (include "kubegrid.management.headlessName" .) 63) (list "Service" (include "kubegrid.management.serviceName" .) 63) -}}
+{{- range $limits -}}
+{{- $kind := index . 0 -}}{{- $name := index . 1 -}}{{- $max := index . 2 -}}
+{{- if gt (len $name) $max -}}
+{{- $errors = append $errors (printf "the name prefix %q is too long: %s %q has %d characters, and Kubernetes allows %d. Use a shorter release name or set fullnameOverride (or names.management)." (include "kubegrid.fullname" $) $kind $name (len $name) $max) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $suffix := dict "managementHeadless" "-hs" "managementService" "-service" "sparkLocatorService" "-insightedge-manager-hs" -}}
+{{- $given := get $.Values.names $key -}}
+{{- if and $given (ne $given (printf "%s%s" $m $suffix)) -}}
+{{- $errors = append $errors (printf "names.%s is %q, but GigaSpaces' images derive this Service's name from the manager name %q, so it must be %q (or empty)." $key $given $m (printf "%s%s" $m $suffix)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $errors -}}
+{{- end -}}
+
+{{/*
+The GigaSpaces version: 16.0.0 to 16.4.x, the releases whose images run as
+gs_user and read the GS_* variables and entry-script arguments the chart sets.
+*/}}
+{{- define "kubegrid.validate.version" -}}
+{{- $errors := list -}}
+{{- if semverCompare "<15.0.0" .Values.version -}}
+{{- $errors = append $errors (printf "version %q is not supported: images before 15.0 read XAP_* variables, not the GS_* variables this chart sets. Use a version from 16.0.0 to 16.4.x, such as 16.4.0." .Values.version) -}}
+{{- else if not (semverCompare ">=16.0.0, <16.5.0" .Values.version) -}}
+{{- $errors = append $errors (printf "version %q is not supported: the chart runs GigaSpaces 16.0.0 to 16.4.x (the 16.x images' gs_user, GS_* variables and entry-script arguments). Use a version such as 16.4.0." .Values.version) -}}
 {{- end -}}
 {{- toYaml $errors -}}
 {{- end -}}
@@ -47,16 +73,19 @@ stays under 63).
 
 {{/*
 The JVM heap derived from a memory limit must be at least 256Mi and leave at
-least 256Mi outside the heap. Call with (dict "key" "management" "values" map).
+least 256Mi outside the heap (unless javaHeap gives the heap in GigaSpaces'
+own form, which the chart passes as it is). Call with (dict "key" "management" "values" map).
 */}}
 {{- define "kubegrid.validate.heap" -}}
 {{- $errors := list -}}
+{{- if not .values.javaHeap -}}
 {{- $memory := int64 (include "kubegrid.memoryMiB" .values.memory) -}}
 {{- $heap := int64 (include "kubegrid.heapMiB" (dict "memory" .values.memory "percent" .values.heapPercent)) -}}
 {{- if lt $heap 256 -}}
 {{- $errors = append $errors (printf "%s.memory %s with %s.heapPercent %d gives a JVM heap of %dMi; the grid needs at least 256Mi. Raise %s.memory or %s.heapPercent." .key (toString .values.memory) .key (int .values.heapPercent) $heap .key .key) -}}
 {{- else if lt (sub $memory $heap) 256 -}}
 {{- $errors = append $errors (printf "%s.memory %s with %s.heapPercent %d leaves %dMi outside the JVM heap; the JVM needs at least 256Mi for metaspace, threads and buffers. Raise %s.memory or lower %s.heapPercent." .key (toString .values.memory) .key (int .values.heapPercent) (sub $memory $heap) .key .key) -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml $errors -}}
 {{- end -}}

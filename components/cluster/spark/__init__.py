@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import StackSpec, TeamSpec
+from .. import labels
 from ..tenancy import api_server_egress, aws_egress
 from .cleanup import cleanup_objects, cleanup_pod_labels
-from .names import SPARK_APP_LABEL, SPARK_ROLE_LABEL
+from .names import EVENT_LOG_VOLUME, SPARK_APP_LABEL, SPARK_ROLE_LABEL
 from .pod_templates import spark_config_map
 from .rbac import spark_accounts
 
@@ -31,9 +32,23 @@ def spark_network_policies(spec: StackSpec, team: TeamSpec) -> list[dict[str, An
     return policies
 
 
+EVENT_LOG_SIZE = "5Gi"
+
+
+def event_log_claim(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
+    """Outside mode eks: the claim drivers write their event logs to (mode eks writes them to S3).
+    ReadWriteOnce, which every cluster offers: the drivers and the team's history server share
+    it on one node (kind and minikube have one)."""
+    if spec.is_eks:
+        return []
+    return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": EVENT_LOG_VOLUME, "namespace": team.name, "labels": labels.standard("spark")},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": EVENT_LOG_SIZE}}}}]
+
+
 def spark_objects(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
     """Every Spark object of a team's namespace; none when its Spark is off."""
     if not team.spark:
         return []
-    return [*spark_accounts(team), spark_config_map(spec, team), *cleanup_objects(team),
-            *spark_network_policies(spec, team)]
+    return [*spark_accounts(team), spark_config_map(spec, team), *event_log_claim(spec, team),
+            *cleanup_objects(team), *spark_network_policies(spec, team)]

@@ -19,15 +19,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 
-from ...config import NodePoolSpec, StackSpec, TeamSpec
+from ...config import CapacityType, NodePoolSpec, StackSpec, TeamSpec
 from .. import labels, yaml_text
-from ..grid import PORTS, SPACE_NAME, lookup_locators
+from ..grid import NAMES, PORTS, SPACE_NAME, lookup_locators
 from ..pod_security import container_security_context, pod_security_context
 from ..quantities import cpu_millis
 from ..scheduling import GPU_RESOURCE, pool_affinity, pool_tolerations
-from .names import (CONFIG_MAP, DRIVER_ACCOUNT, DRIVER_CONTAINER, EXECUTOR_ACCOUNT, EXECUTOR_CONTAINER,
-                    SPARK_IMAGE, SPARK_UID)
-from .sizing import DRIVER, ExecutorSize, cpu_executor, cpu_pools, gpu_executor, gpu_pools
+from .names import (CONFIG_MAP, DRIVER_ACCOUNT, DRIVER_CONTAINER, EVENT_LOG_MOUNT, EVENT_LOG_SUBDIR, EVENT_LOG_VOLUME,
+                    EXECUTOR_ACCOUNT, EXECUTOR_CONTAINER, SPARK_UID, SPARK_USER, team_image)
+from .sizing import DRIVER, ExecutorSize, cpu_executor, cpu_pools, executors_in_quota, gpu_executor, gpu_pools
 
 SPARK_DEFAULTS = "spark-defaults.conf"
 DRIVER_TEMPLATE = "driver-template.yaml"
@@ -36,7 +36,11 @@ GPU_EXECUTOR_TEMPLATE = "executor-gpu-template.yaml"
 GPU_DISCOVERY_SCRIPT = "gpu-discovery.sh"
 GPU_SCRIPT_DIR = "/opt/kubegrid/gpu"
 WRITABLE_DIRS = {"tmp": "/tmp", "work-dir": "/opt/spark/work-dir"}
-"""emptyDir volumes for the paths Spark, the JVM and Python write to outside Spark's own local dirs."""
+"""emptyDir volumes for the paths Spark, the JVM and Python write to outside Spark's own local dirs:
+the JVM's and Spark's temporary files in /tmp, and the working directory, where the driver copies a
+``local://`` application jar before it runs it (the real Spark client showed both)."""
+DECOMMISSION_GRACE_SECONDS = 120
+"""How long a decommissioning executor on a spot node has to move its blocks (spot's notice is 120 s)."""
 
 GPU_DISCOVERY = """#!/usr/bin/env bash
 # Spark's GPU discovery script: prints the GPUs this container was given,
@@ -84,7 +88,7 @@ def pod_template(team: TeamSpec, role: str, size: ExecutorSize, pools: tuple[Nod
     """A Spark pod template for ``role``: hardened, placed on ``pools`` (anywhere when there are none)."""
     r = ROLES[role]
     volumes, mounts = writable_volumes()
-    main: dict[str, Any] = {"name": r["container"], "image": SPARK_IMAGE, "imagePullPolicy": "IfNotPresent",
+    main: dict[str, Any] = {"name": r["container"], "image": team_image(team), "imagePullPolicy": "IfNotPresent",
                             "securityContext": container_security_context(), "resources": resources(size),
                             "volumeMounts": mounts + (extra_mounts or [])}
     if env:
@@ -101,13 +105,20 @@ def pod_template(team: TeamSpec, role: str, size: ExecutorSize, pools: tuple[Nod
         tolerations = pool_tolerations(pools)
         if tolerations:
             spec["tolerations"] = tolerations
+    if role == "executor" and any(p.capacity_type is CapacityType.SPOT for p in pools):
+        spec["terminationGracePeriodSeconds"] = DECOMMISSION_GRACE_SECONDS
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"labels": labels.standard(f"spark-{role}", **{labels.TEAM_LABEL: team.name})},
             "spec": spec}
 
 
 def driver_template(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
-    return pod_template(team, "driver", DRIVER, cpu_pools(spec, team))
+    """The driver's template; outside mode eks it mounts the team's event log volume."""
+    if spec.is_eks:
+        return pod_template(team, "driver", DRIVER, cpu_pools(spec, team))
+    volume = {"name": EVENT_LOG_VOLUME, "persistentVolumeClaim": {"claimName": EVENT_LOG_VOLUME}}
+    return pod_template(team, "driver", DRIVER, cpu_pools(spec, team), extra_volumes=[volume],
+                        extra_mounts=[{"name": EVENT_LOG_VOLUME, "mountPath": EVENT_LOG_MOUNT}])
 
 
 def cpu_executor_template(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
@@ -140,13 +151,19 @@ def executor_conf(size: ExecutorSize) -> dict[str, str]:
 
 
 def gpu_conf(team: TeamSpec, size: ExecutorSize) -> dict[str, str]:
-    """What a GPU job sets on top of spark-defaults.conf: the GPU template, one GPU
-    per executor shared by all its task slots, and the GPU executor's size."""
+    """What a GPU job sets on top of spark-defaults.conf: the GPU template, one GPU per
+    executor shared by all its task slots, how Spark finds it (vendor, discovery script in
+    the template), the GPU executor's size, and at most the GPU executors the quota holds.
+    None of these may be in spark-defaults.conf: Spark refuses a GPU vendor or discovery
+    script without an amount, so CPU jobs would fail to start."""
     return {
         "spark.kubernetes.executor.podTemplateFile": f"{local_dir(team)}/{GPU_EXECUTOR_TEMPLATE}",
         "spark.executor.resource.gpu.amount": str(size.gpus),
+        "spark.executor.resource.gpu.vendor": GPU_RESOURCE.split("/")[0],
+        "spark.executor.resource.gpu.discoveryScript": f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}",
         "spark.task.resource.gpu.amount": repr(1 / size.cores),
         **executor_conf(size),
+        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, size))),
     }
 
 
@@ -159,32 +176,71 @@ def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
     """spark-defaults.conf of a team, as properties in file order."""
     d = local_dir(team)
     locators = lookup_locators(spec)
+    cpu = cpu_executor(spec, team)
     conf = {
         "spark.kubernetes.namespace": team.name,
-        "spark.kubernetes.container.image": SPARK_IMAGE,
+        "spark.kubernetes.container.image": team_image(team),
         "spark.kubernetes.authenticate.driver.serviceAccountName": DRIVER_ACCOUNT,
         "spark.kubernetes.authenticate.executor.serviceAccountName": EXECUTOR_ACCOUNT,
         "spark.kubernetes.driver.podTemplateFile": f"{d}/{DRIVER_TEMPLATE}",
         "spark.kubernetes.driver.podTemplateContainerName": DRIVER_CONTAINER,
         "spark.kubernetes.executor.podTemplateFile": f"{d}/{CPU_EXECUTOR_TEMPLATE}",
         "spark.kubernetes.executor.podTemplateContainerName": EXECUTOR_CONTAINER,
+        "spark.kubernetes.executor.deleteOnTermination": "true",
         "spark.driver.cores": str(DRIVER.cores),
         "spark.kubernetes.driver.request.cores": cpu_millis(DRIVER.cpu_m),
         "spark.kubernetes.driver.limit.cores": cpu_millis(DRIVER.cpu_m),
         "spark.driver.memory": f"{DRIVER.memory_mi}m",
         "spark.driver.memoryOverhead": f"{DRIVER.overhead_mi}m",
-        **executor_conf(cpu_executor(spec, team)),
+        **executor_conf(cpu),
+        # Executors come and go with the work, within the quota; shuffle tracking keeps
+        # executors holding shuffle data, since Kubernetes has no external shuffle service.
+        "spark.dynamicAllocation.enabled": "true",
+        "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+        "spark.dynamicAllocation.minExecutors": "0",
+        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, cpu))),
+        # A fixed user name: Hadoop's login and the event logs use it, not the submitting machine's login.
+        "spark.kubernetes.driverEnv.SPARK_USER": SPARK_USER,
+        "spark.executorEnv.SPARK_USER": SPARK_USER,
+        **decommission_conf(spec, team),
+        **event_log_conf(spec, team),
         "spark.insightedge.space.name": SPACE_NAME,
-        "spark.insightedge.space.lookup.locators": locators,
+        "spark.insightedge.space.manager": NAMES.manager,
         "spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS": locators,
         "spark.executorEnv.GS_LOOKUP_LOCATORS": locators,
         "spark.driver.extraJavaOptions": grid_java_options(),
         "spark.executor.extraJavaOptions": grid_java_options(),
     }
-    if gpu_executor(spec, team) is not None:
-        conf["spark.executor.resource.gpu.vendor"] = "nvidia.com"
-        conf["spark.executor.resource.gpu.discoveryScript"] = f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}"
     return conf
+
+
+def decommission_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
+    """Graceful decommissioning where the team's executors may land on spot nodes: an executor
+    told its node goes away (Spark's preStop hook, /opt/decom.sh of the image) moves its shuffle and
+    cached blocks to the other executors first."""
+    if not any(p.capacity_type is CapacityType.SPOT for p in spec.team_pools(team)):
+        return {}
+    return {"spark.decommission.enabled": "true", "spark.storage.decommission.enabled": "true",
+            "spark.storage.decommission.shuffleBlocks.enabled": "true",
+            "spark.storage.decommission.rddBlocks.enabled": "true"}
+
+
+def event_log_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
+    """Event logs for the history server: under the team's first S3 location in mode eks
+    (``<location>spark-events/``), on the team's ``spark-events`` volume elsewhere; none for an
+    eks team without S3 locations (nowhere durable to write them)."""
+    where = event_log_dir(spec, team)
+    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": where} if where else {}
+
+
+def event_log_dir(spec: StackSpec, team: TeamSpec) -> str:
+    """Where the team's event logs go; empty when nowhere."""
+    if spec.is_eks:
+        if not team.s3_access:
+            return ""
+        first = team.s3_access[0].removeprefix("s3://")
+        return f"s3a://{first.rstrip('/')}/{EVENT_LOG_SUBDIR}/"
+    return f"file://{EVENT_LOG_MOUNT}"
 
 
 def properties_text(header: str, conf: dict[str, str]) -> str:

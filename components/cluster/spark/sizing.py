@@ -2,9 +2,9 @@
 
 A node of a pool offers pods its *allocatable* resources: the instance's
 CPU and memory less what EKS reserves for the kubelet and the system, less
-the eviction threshold. Of that, the DaemonSets on every node (and the GPU
-ones on GPU nodes) take their requests first; the rest is *free* for
-executors. Executors are cut so that a whole number of them fills the free
+the eviction threshold. Of that, the DaemonSets the stack runs on the pool
+(components/cluster/daemonsets.py) take their requests first; the rest is
+*free* for executors. Executors are cut so that a whole number of them fills the free
 resources: one per GPU on GPU nodes, and on CPU nodes one per
 :data:`TARGET_EXECUTOR_CORES` cores. Each executor's memory is split into
 the JVM heap (``spark.executor.memory``) and the overhead Spark adds on top
@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ...config import NodePoolSpec, StackSpec, TeamSpec
 from ...config.instance_types import InstanceShape
+from ..daemonsets import DaemonSetRequest, pool_daemonsets
 from ..quantities import cpu_millis
 
 VM_MEMORY_OVERHEAD = 0.075
@@ -54,31 +55,6 @@ GPU_OVERHEAD_FACTOR = 0.40
 native buffers off the JVM heap, so NVIDIA's guides size the overhead at 40%."""
 MIN_OVERHEAD_MI = 384
 """Spark's floor for the memory overhead."""
-
-
-@dataclass(frozen=True)
-class DaemonSetRequest:
-    """What one DaemonSet's pod requests on each node it runs on."""
-
-    name: str
-    cpu_m: int
-    memory_mi: int
-    gpu_nodes_only: bool
-    source: str
-
-
-DAEMONSETS: tuple[DaemonSetRequest, ...] = (
-    DaemonSetRequest("aws-node", 50, 0, False, "vpc-cni add-on: aws-node and aws-eks-nodeagent containers, 25m each"),
-    DaemonSetRequest("kube-proxy", 100, 0, False, "kube-proxy add-on"),
-    DaemonSetRequest("eks-pod-identity-agent", 0, 0, False, "eks-pod-identity-agent add-on; sets no requests"),
-    DaemonSetRequest("ebs-csi-node", 30, 120, False, "aws-ebs-csi-driver add-on: three containers, 10m and 40Mi each"),
-    DaemonSetRequest("nvidia-device-plugin", 0, 0, True, "nvidia-device-plugin chart; sets no requests"),
-    DaemonSetRequest("gpu-feature-discovery", 0, 0, True, "nvidia-device-plugin chart (gfd); sets no requests"),
-    DaemonSetRequest("node-feature-discovery-worker", 5, 64, True, "node-feature-discovery subchart worker"),
-)
-"""The DaemonSets of a stack's nodes and their requests. The GPU ones are
-counted on every GPU node (on Bottlerocket pools, whose AMI runs its own
-device plugin, that leaves a little room unused)."""
 
 
 @dataclass(frozen=True)
@@ -184,12 +160,8 @@ def kube_reserved_memory_mi(max_pods: int) -> int:
     return KUBE_RESERVED_MEMORY_BASE_MI + KUBE_RESERVED_MEMORY_PER_POD_MI * max_pods
 
 
-def node_daemonsets(shape: InstanceShape) -> tuple[DaemonSetRequest, ...]:
-    return tuple(d for d in DAEMONSETS if shape.is_gpu or not d.gpu_nodes_only)
-
-
-def node_budget(shape: InstanceShape) -> NodeBudget:
-    daemonsets = node_daemonsets(shape)
+def node_budget(shape: InstanceShape, daemonsets: Sequence[DaemonSetRequest]) -> NodeBudget:
+    """What a node of ``shape`` offers pods after the kubelet's reservation and ``daemonsets``."""
     return NodeBudget(
         instance_type=shape.name,
         capacity_cpu_m=shape.vcpu * 1000,
@@ -216,10 +188,10 @@ def size_executor(budget: NodeBudget, count: int, overhead_factor: float, gpus: 
     return ExecutorSize(cores=max(1, round(cpu_m / 1000)), cpu_m=cpu_m, memory_mi=heap, overhead_mi=overhead, gpus=gpus)
 
 
-def sizing(shape: InstanceShape) -> Sizing:
-    """Executors for nodes of ``shape``: one per GPU on GPU nodes, one per
-    :data:`TARGET_EXECUTOR_CORES` free cores on others."""
-    budget = node_budget(shape)
+def sizing(shape: InstanceShape, daemonsets: Sequence[DaemonSetRequest]) -> Sizing:
+    """Executors for nodes of ``shape`` running ``daemonsets``: one per GPU on GPU nodes,
+    one per :data:`TARGET_EXECUTOR_CORES` free cores on others."""
+    budget = node_budget(shape, daemonsets)
     if shape.is_gpu:
         return Sizing(budget, size_executor(budget, shape.gpus, GPU_OVERHEAD_FACTOR, gpus=1), shape.gpus)
     count = max(1, round(budget.free_cpu_m / 1000 / TARGET_EXECUTOR_CORES))
@@ -236,19 +208,24 @@ def gpu_pools(spec: StackSpec, team: TeamSpec) -> tuple[NodePoolSpec, ...]:
     return tuple(p for p in spec.team_pools(team) if p.gpu) if team.quota.gpus > 0 else ()
 
 
-def best_sizing(pools: tuple[NodePoolSpec, ...]) -> Optional[Sizing]:
+def pool_sizing(spec: StackSpec, pool: NodePoolSpec) -> Sizing:
+    """Executors on the nodes of ``pool``, with the DaemonSets the stack runs there."""
+    return sizing(pool.shape, pool_daemonsets(spec, pool))
+
+
+def best_sizing(spec: StackSpec, pools: tuple[NodePoolSpec, ...]) -> Optional[Sizing]:
     """The sizing of the pool whose executors get the most CPU (the first of equals)."""
-    return max((sizing(p.shape) for p in pools), key=lambda z: z.executor.cpu_m, default=None)
+    return max((pool_sizing(spec, p) for p in pools), key=lambda z: z.executor.cpu_m, default=None)
 
 
 def cpu_sizing(spec: StackSpec, team: TeamSpec) -> Optional[Sizing]:
     """The sizing of the team's default executors: its largest CPU pool's; None without a CPU pool."""
-    return best_sizing(cpu_pools(spec, team))
+    return best_sizing(spec, cpu_pools(spec, team))
 
 
 def gpu_sizing(spec: StackSpec, team: TeamSpec) -> Optional[Sizing]:
     """The sizing of the team's GPU executors: its largest GPU pool's; None without one."""
-    return best_sizing(gpu_pools(spec, team))
+    return best_sizing(spec, gpu_pools(spec, team))
 
 
 def cpu_executor(spec: StackSpec, team: TeamSpec) -> ExecutorSize:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import StackSpec, TeamSpec
-from .names import CONFIG_MAP, EXAMPLES_JAR, SPARK_IMAGE, SPARK_VERSION
+from .names import CONFIG_MAP, EXAMPLES_JAR, SPARK_VERSION, team_image
 from .pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_EXECUTOR_TEMPLATE, SPARK_DEFAULTS,
                             executor_conf, gpu_conf, local_dir)
 from .sizing import (DRIVER, ExecutorSize, cpu_executor, cpu_pools, cpu_sizing, executors_in_quota, gpu_executor,
-                     gpu_pools, gpu_sizing, sizing)
+                     gpu_pools, gpu_sizing, pool_sizing)
 
 EXAMPLE_CLASS = "org.apache.spark.examples.SparkPi"
 
@@ -56,9 +56,9 @@ def team_output(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
     """A Spark team's entry in the `spark` stack output."""
     cpu = cpu_executor(spec, team)
     out: dict[str, Any] = {
-        "namespace": team.name, "image": SPARK_IMAGE, "sparkVersion": SPARK_VERSION, "configMap": CONFIG_MAP,
+        "namespace": team.name, "image": team_image(team), "sparkVersion": SPARK_VERSION, "configMap": CONFIG_MAP,
         "driver": {"cores": DRIVER.cores, "memory": f"{DRIVER.memory_mi}m", "memoryOverhead": f"{DRIVER.overhead_mi}m"},
-        "pools": {p.name: sizing(p.shape).figures() for p in cpu_pools(spec, team) + gpu_pools(spec, team)},
+        "pools": {p.name: pool_sizing(spec, p).figures() for p in cpu_pools(spec, team) + gpu_pools(spec, team)},
         "cpuExecutor": executor_conf(cpu),
         "fetchFiles": fetch_command(spec, team),
         "sparkSubmitCpu": submit_command(spec, team, cpu, {}, "cpu"),

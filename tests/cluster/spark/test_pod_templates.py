@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.cluster.grid import grid_values, lookup_locators
+from components.cluster.grid import NAMES, grid_values, lookup_locators
 from components.config.instance_types import SHAPES
 from components.cluster.manifests import stack_objects as cluster_objects
 from components.offline.render import render_chart
@@ -21,7 +21,8 @@ from components.cluster.grid import SPACE_NAME
 from components.cluster.spark.names import CONFIG_MAP, SPARK_IMAGE
 from components.cluster.spark.pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_DISCOVERY, GPU_DISCOVERY_SCRIPT,
                                             GPU_EXECUTOR_TEMPLATE, GPU_SCRIPT_DIR, SPARK_DEFAULTS, gpu_conf)
-from components.cluster.spark.sizing import ExecutorSize, sizing
+from components.cluster.daemonsets import EKS_ADDONS
+from components.cluster.spark.sizing import ExecutorSize, gpu_executor, pool_sizing, sizing
 from components.config import load_spec
 from components.cluster.grid import PORTS
 from tests.support.stacks import ROOT, stack_config, stack_spec
@@ -82,9 +83,15 @@ def test_gpu_executors_go_to_gpu_pools_with_a_gpu_and_the_discovery_script():
     assert volume["configMap"]["items"] == [{"key": GPU_DISCOVERY_SCRIPT, "path": GPU_DISCOVERY_SCRIPT}]
     mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
     assert mount["mountPath"] == GPU_SCRIPT_DIR and mount["readOnly"] is True
+    # The GPU job names vendor and discovery script; spark-defaults.conf must not, or every CPU job of
+    # the team fails at start ("You must specify an amount for gpu", found by the real Spark client).
     conf = parse_properties(spark_files(spec, "analytics")[SPARK_DEFAULTS])
-    assert conf["spark.executor.resource.gpu.discoveryScript"] == f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}"
-    assert conf["spark.executor.resource.gpu.vendor"] == "nvidia.com"
+    assert not [key for key in conf if key.startswith("spark.executor.resource.gpu.")]
+    team = next(t for t in spec.teams if t.name == "analytics")
+    extra = gpu_conf(team, gpu_executor(spec, team))
+    assert extra["spark.executor.resource.gpu.discoveryScript"] == f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}"
+    assert extra["spark.executor.resource.gpu.vendor"] == "nvidia.com"
+    assert extra["spark.executor.resource.gpu.amount"] == "1"
 
 
 def test_drivers_and_cpu_executors_stay_off_gpu_nodes():
@@ -117,7 +124,7 @@ def test_no_gpu_template_where_no_gpu_pool_or_quota():
 def test_templates_carry_the_sized_resources():
     spec = stack_spec("prod")
     found = templates(spec, "analytics")
-    executor = sizing(SHAPES["r6i.4xlarge"]).executor
+    executor = pool_sizing(spec, spec.pool("general")).executor
     resources = found[CPU_EXECUTOR_TEMPLATE]["spec"]["containers"][0]["resources"]
     assert resources["requests"] == resources["limits"] == {"cpu": f"{executor.cpu_m}m",
                                                              "memory": f"{executor.pod_memory_mi}Mi"}
@@ -135,7 +142,8 @@ def test_spark_defaults_name_namespace_accounts_templates_and_the_grid(each_stac
         for key, template in (("driver", DRIVER_TEMPLATE), ("executor", CPU_EXECUTOR_TEMPLATE)):
             assert conf[f"spark.kubernetes.{key}.podTemplateFile"] == f"kubegrid-{team.name}/{template}"
             assert template in files
-        assert conf["spark.insightedge.space.lookup.locators"] == lookup_locators(spec)
+        assert conf["spark.insightedge.space.manager"] == NAMES.manager
+        assert "spark.insightedge.space.lookup.locators" not in conf  # the 16.x connector reads no locators key
         assert conf["spark.executorEnv.GS_LOOKUP_LOCATORS"] == lookup_locators(spec)
         assert conf["spark.insightedge.space.name"] == SPACE_NAME
         first, last = PORTS.lrmi_first, PORTS.lrmi_last
@@ -156,7 +164,7 @@ def test_the_grid_contract_matches_the_chart():
     assert lrmi == {(PORTS.lrmi_first, PORTS.lrmi_last)}
 
 
-@pytest.mark.parametrize("cores", sorted({sizing(s).executor.cores for s in SHAPES.values() if s.is_gpu}))
+@pytest.mark.parametrize("cores", sorted({sizing(s, EKS_ADDONS).executor.cores for s in SHAPES.values() if s.is_gpu}))
 def test_task_gpu_amount_gives_every_task_slot_a_share(cores):
     amount = float(gpu_conf(stack_spec("prod").teams[0], ExecutorSize(cores, cores * 1000, 1024, 384, 1))[
         "spark.task.resource.gpu.amount"])

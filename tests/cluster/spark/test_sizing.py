@@ -7,35 +7,52 @@ import copy
 import pytest
 
 from components.config.instance_types import SHAPES
-from components.cluster.spark.sizing import (CPU_OVERHEAD_FACTOR, DAEMONSETS, DEFAULT_EXECUTOR, GPU_OVERHEAD_FACTOR,
-                                     MIN_OVERHEAD_MI, TARGET_EXECUTOR_CORES, cpu_executor, gpu_executor,
-                                     kube_reserved_cpu_m, kube_reserved_memory_mi, node_budget, sizing,
-                                     split_memory)
+from components.cluster.daemonsets import EKS_ADDONS, device_plugin_daemonsets, pool_daemonsets
+from components.cluster.spark.sizing import (CPU_OVERHEAD_FACTOR, DEFAULT_EXECUTOR, GPU_OVERHEAD_FACTOR,
+                                             MIN_OVERHEAD_MI, TARGET_EXECUTOR_CORES, cpu_executor, gpu_executor,
+                                             kube_reserved_cpu_m, kube_reserved_memory_mi, node_budget, pool_sizing,
+                                             sizing, split_memory)
 from components.config import load_spec
 from tests.support.stacks import stack_config, stack_spec
 
 ONE_CORE = sorted(name for name, s in SHAPES.items() if s.vcpu == 1)
+GPU_DAEMONSETS = device_plugin_daemonsets(stack_spec("prod"))
+
+
+def node_sizing(shape):
+    """Sizing with the DaemonSets a stack puts on such a node: the add-ons, and the GPU ones on GPU nodes."""
+    return sizing(shape, EKS_ADDONS + (GPU_DAEMONSETS if shape.is_gpu else ()))
 
 
 def test_kubelet_reservations_follow_the_eks_formulas():
     assert [kube_reserved_cpu_m(n) for n in (1, 2, 4, 8, 96)] == [60, 70, 80, 90, 310]
     assert kube_reserved_memory_mi(29) == 255 + 11 * 29
-    budget = node_budget(SHAPES["m6i.2xlarge"])  # 8 vCPU, 32 GiB, 58 pods
+    budget = node_budget(SHAPES["m6i.2xlarge"], EKS_ADDONS)  # 8 vCPU, 32 GiB, 58 pods
     assert budget.allocatable_cpu_m == 8000 - 90
     assert budget.allocatable_memory_mi == int(32 * 1024 * 0.925) - (255 + 11 * 58) - 100
 
 
-def test_gpu_nodes_also_pay_for_the_gpu_daemonsets():
-    cpu, gpu = node_budget(SHAPES["m6i.4xlarge"]), node_budget(SHAPES["g5.4xlarge"])
-    assert cpu.daemonset_cpu_m == sum(d.cpu_m for d in DAEMONSETS if not d.gpu_nodes_only)
-    assert gpu.daemonset_cpu_m == sum(d.cpu_m for d in DAEMONSETS)
-    assert gpu.daemonset_memory_mi > cpu.daemonset_memory_mi
+def test_gpu_pools_also_pay_for_the_daemonsets_the_stack_runs_there():
+    spec = stack_spec("prod")
+    general, gpu = spec.pool("general"), spec.pool("gpu-a10g")
+    assert pool_daemonsets(spec, general) == EKS_ADDONS
+    assert pool_daemonsets(spec, gpu) == EKS_ADDONS + GPU_DAEMONSETS
+    cpu_budget, gpu_budget = pool_sizing(spec, general).budget, pool_sizing(spec, gpu).budget
+    assert cpu_budget.daemonset_cpu_m == sum(d.cpu_m for d in EKS_ADDONS)
+    assert gpu_budget.daemonset_memory_mi == sum(d.memory_mi for d in EKS_ADDONS + GPU_DAEMONSETS)
+
+
+def test_a_bottlerocket_gpu_pool_runs_no_device_plugin_daemonsets():
+    config = copy.deepcopy(stack_config("prod"))
+    config["kubegrid:nodePools"][2]["amiFamily"] = "BOTTLEROCKET_x86_64_NVIDIA"
+    spec = load_spec(config, "prod")
+    assert pool_daemonsets(spec, spec.pool("gpu-a10g")) == EKS_ADDONS
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_executors_fit_the_node_and_use_at_least_90_percent_of_it(name):
     shape = SHAPES[name]
-    found = sizing(shape)
+    found = node_sizing(shape)
     e, b = found.executor, found.budget
     # They fit: what the node has left after its DaemonSets' requests.
     assert found.per_node * e.cpu_m <= b.free_cpu_m
@@ -52,14 +69,14 @@ def test_executors_fit_the_node_and_use_at_least_90_percent_of_it(name):
 @pytest.mark.parametrize("name", sorted(n for n, s in SHAPES.items() if s.is_gpu))
 def test_exactly_one_executor_per_gpu(name):
     shape = SHAPES[name]
-    found = sizing(shape)
+    found = node_sizing(shape)
     assert found.per_node == shape.gpus and found.executor.gpus == 1
     assert found.executor.overhead_mi >= GPU_OVERHEAD_FACTOR * found.executor.memory_mi
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in SHAPES.items() if not s.is_gpu))
 def test_cpu_nodes_get_one_executor_per_four_cores(name):
-    found = sizing(SHAPES[name])
+    found = node_sizing(SHAPES[name])
     assert found.per_node == max(1, round(found.budget.free_cpu_m / 1000 / TARGET_EXECUTOR_CORES))
     assert found.executor.cores == max(1, round(found.executor.cpu_m / 1000))
     assert found.executor.overhead_mi >= max(MIN_OVERHEAD_MI, CPU_OVERHEAD_FACTOR * found.executor.memory_mi)
@@ -78,8 +95,8 @@ def test_memory_split_uses_all_of_it(pod_mi, factor, expected):
 def test_a_team_gets_its_largest_pools_executors():
     spec = stack_spec("prod")
     analytics, risk = spec.teams
-    assert cpu_executor(spec, analytics) == sizing(SHAPES["r6i.4xlarge"]).executor  # not the system pool's
-    assert gpu_executor(spec, analytics) == sizing(SHAPES["g5.4xlarge"]).executor
+    assert cpu_executor(spec, analytics) == pool_sizing(spec, spec.pool("general")).executor  # not the system pool's
+    assert gpu_executor(spec, analytics) == pool_sizing(spec, spec.pool("gpu-a10g")).executor
     assert gpu_executor(spec, risk) is None  # risk may use the general pool only
 
 

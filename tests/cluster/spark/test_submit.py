@@ -7,10 +7,9 @@ import copy
 import json
 
 from components.offline import cli
-from components.config.instance_types import SHAPES
 from components.cluster.spark.names import EXAMPLES_JAR
 from components.cluster.spark.pod_templates import executor_conf
-from components.cluster.spark.sizing import sizing
+from components.cluster.spark.sizing import pool_sizing
 from tests.support.stacks import stack_config, stack_spec
 
 
@@ -26,7 +25,7 @@ def test_every_spark_team_gets_sizes_and_commands(run_stack, each_stack):
         out = outputs[team.name]
         for pool in spec.team_pools(team):
             if not pool.gpu or team.quota.gpus:
-                assert out["pools"][pool.name] == sizing(pool.shape).figures()
+                assert out["pools"][pool.name] == pool_sizing(spec, pool).figures()
         assert out["sparkSubmitCpu"].startswith("spark-submit --master \"k8s://$(kubectl config view --minify")
         assert f"--properties-file kubegrid-{team.name}/spark-defaults.conf" in out["sparkSubmitCpu"]
         assert out["sparkSubmitCpu"].endswith(f"{EXAMPLES_JAR} 1000")
@@ -36,8 +35,9 @@ def test_every_spark_team_gets_sizes_and_commands(run_stack, each_stack):
 def test_prod_figures_and_commands():
     from components.cluster.spark.submit import spark_outputs
 
-    out = spark_outputs(stack_spec("prod"))
-    general = sizing(SHAPES["r6i.4xlarge"])
+    spec = stack_spec("prod")
+    out = spark_outputs(spec)
+    general = pool_sizing(spec, spec.pool("general"))
     assert out["risk"]["cpuExecutor"] == executor_conf(general.executor)
     assert "--conf spark.executor.instances=4 " in out["risk"]["sparkSubmitCpu"]  # one node's worth
     assert "sparkSubmitGpu" not in out["risk"]
