@@ -137,6 +137,13 @@ def license_secret_name(spec: StackSpec) -> str:
     return LICENSE_SECRET if spec.grid.license is not None else ""
 
 
+def claim_retention(spec: StackSpec) -> dict[str, str]:
+    """What happens to the data pods' claims when the grid is deleted: prod keeps them (and its
+    StorageClass keeps their volumes); other stacks delete them with the grid, so destroying the
+    stack releases its EBS volumes while the CSI driver still runs. Scaling down keeps them everywhere."""
+    return {"whenDeleted": "Retain" if spec.is_prod else "Delete", "whenScaled": "Retain"}
+
+
 def grid_values(spec: StackSpec) -> dict[str, Any]:
     """The kubegrid chart's values for this stack."""
     g = spec.grid
@@ -152,7 +159,8 @@ def grid_values(spec: StackSpec) -> dict[str, Any]:
         "partitions": {"count": g.partitions, "backups": g.backups, "zoneAware": g.zone_aware,
                        "cpu": quantities.cpu(g.partition_cpu), "memory": quantities.memory(g.partition_memory_gib),
                        "spaceName": SPACE_NAME},
-        "persistence": {"enabled": g.persistence, "size": f"{g.storage_gib}Gi", "storageClass": g.storage_class},
+        "persistence": {"enabled": g.persistence, "size": f"{g.storage_gib}Gi", "storageClass": g.storage_class,
+                        "retentionPolicy": claim_retention(spec)},
         "license": {"existingSecret": license_secret_name(spec), "existingSecretKey": LICENSE_KEY},
         "zeppelin": {"enabled": g.zeppelin},
         "gridClients": {"namespaceLabel": labels.GRID_CLIENT_LABEL},

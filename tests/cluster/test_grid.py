@@ -175,3 +175,13 @@ def test_the_product_picks_the_image_and_the_version_is_its_tag(product, image):
             for c in o["spec"]["template"]["spec"]["containers"]} == {image}
     mirrored = replace(spec, grid=replace(spec.grid, image_repository="registry.example.com/gs/grid", version="16.2.1"))
     assert grid_image(mirrored) == "registry.example.com/gs/grid:16.2.1"
+
+
+def test_claims_go_with_the_grid_outside_prod_and_stay_in_prod():
+    from components.cluster.grid import claim_retention
+
+    for stack, when_deleted in (("staging", "Delete"), ("prod", "Retain")):
+        spec = stack_spec(stack)
+        assert claim_retention(spec) == {"whenDeleted": when_deleted, "whenScaled": "Retain"}
+        sets = [r.obj for r in render_chart(grid_values(spec), spec.grid.namespace) if r.obj["kind"] == "StatefulSet"]
+        assert {s["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] for s in sets} == {when_deleted}
