@@ -15,14 +15,16 @@ import pulumi_kubernetes as k8s
 
 from .aws.access import DeployerError, deployer_principal
 from .aws.eks_platform import EksPlatform, EksPlatformArgs
-from .aws.s3_access import SparkS3Access, SparkS3AccessArgs, s3_teams
+from .aws.s3_access import SparkS3Access, SparkS3AccessArgs, history_readers, s3_teams
 from .aws.naming import aws_stack
 from .cluster.grid import grid_namespace, grid_values, license_secret, lookup_locators, rest_url
 from .cluster.manifests import stack_objects
 from .cluster.spark.submit import spark_outputs
 from .config import NAMESPACE, STRUCTURED_KEYS, ConfigError, StackSpec
+from .cluster.observability import grafana_admin_secret, monitoring_namespace, monitoring_resources, observability_releases
 from .k8s.apply import ClusterObjects, logical_name
 from .k8s.grid_release import Grid, GridArgs
+from .k8s.monitoring import Monitoring, MonitoringArgs
 from .validation import validate
 
 
@@ -64,12 +66,14 @@ def build_stack(spec: StackSpec) -> dict[str, Any]:
     cloud: dict[str, Any] = {}
     s3_roles: dict[str, pulumi.Output[str]] = {}
     waits_for: list[pulumi.Resource] = []
+    nodes: list[pulumi.Resource] = []
     if spec.is_eks:
         eks = EksPlatform("kubegrid", EksPlatformArgs(spec=spec, deployer=deployer_principal()))
         provider = eks.provider
         waits_for.append(eks.storage_class)
+        nodes = list(eks.node_pools.values())
         s3 = SparkS3Access("kubegrid-spark-s3", SparkS3AccessArgs(
-            stack=aws_stack(spec), teams=s3_teams(spec), cluster_name=eks.cluster_name,
+            stack=aws_stack(spec), teams=s3_teams(spec), history=history_readers(spec), cluster_name=eks.cluster_name,
             cluster_arn=eks.cluster.cluster.arn))
         s3_roles = {team: role.arn for team, role in s3.roles.items()}
         cloud = {"clusterName": eks.cluster_name, "clusterEndpoint": eks.cluster.cluster.endpoint,
@@ -87,6 +91,13 @@ def build_stack(spec: StackSpec) -> dict[str, Any]:
     Grid("kubegrid-grid", GridArgs(namespace=spec.grid.namespace, values=grid_values(spec), license_secret=secret,
                                    provider=provider, waits_for=(namespace, *waits_for)),
          pulumi.ResourceOptions(protect=protect))
+    if spec.observability.enabled:
+        monitoring_ns = objects.resources.get(logical_name(monitoring_namespace(spec)))
+        password = spec.observability.grafana_admin_password
+        Monitoring("kubegrid-monitoring", MonitoringArgs(
+            releases=observability_releases(spec), resources=monitoring_resources(spec), provider=provider,
+            grafana_secret=grafana_admin_secret(spec, pulumi.Output.secret(password.value or "")) if password else None,
+            waits_for=[r for r in (monitoring_ns, *waits_for, *nodes) if r is not None]))
     return {
         "environment": spec.environment.value,
         **cloud,

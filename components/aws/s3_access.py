@@ -1,4 +1,4 @@
-"""Mode eks: AWS access for a team's Spark jobs through EKS Pod Identity.
+"""Mode eks: AWS access for a team's Spark jobs, and its history server, through EKS Pod Identity.
 
 Each Spark team with `s3Access` gets an IAM role that only its
 ``spark-driver`` and ``spark-executor`` service accounts, in its namespace,
@@ -7,16 +7,22 @@ trust policy's conditions), and two Pod Identity associations that hand the
 role to those accounts. The role may list, read and write objects under the
 team's `s3Access` locations and nothing else. Spark's S3A connector picks
 the credentials up from the Pod Identity agent (AWS SDK for Java v2).
+
+A team's Spark history server (components/cluster/observability) gets a role
+of its own that may only list and read the team's event logs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from ..cluster.observability.history import history_teams
+from ..cluster.observability.names import HISTORY_SERVER
+from ..cluster.spark.pod_templates import event_log_dir
 from ..cluster.spark.names import DRIVER_ACCOUNT, EXECUTOR_ACCOUNT
 from ..config import StackSpec, TeamSpec
 from .iam import RoleArgs, policy_document, pod_identity_trust_policy, role
@@ -55,6 +61,17 @@ def s3_policy(team: TeamSpec, aws_partition: str) -> str:
     return policy_document(*statements)
 
 
+def event_log_policy(event_log_dir: str, aws_partition: str) -> str:
+    """List and read the event logs under ``s3a://bucket/prefix/``, nothing else."""
+    bucket, _, prefix = event_log_dir.removeprefix("s3a://").partition("/")
+    bucket_arn = f"arn:{aws_partition}:s3:::{bucket}"
+    return policy_document(
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}}},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}*"},
+    )
+
+
 def spark_trust_policy(cluster_arn: str, namespace: str) -> str:
     """Only the team's Spark accounts, in its namespace of this cluster, may assume the role."""
     return pod_identity_trust_policy(cluster_arn, namespace, list(SPARK_ACCOUNTS))
@@ -62,6 +79,13 @@ def spark_trust_policy(cluster_arn: str, namespace: str) -> str:
 
 def s3_teams(spec: StackSpec) -> list[TeamSpec]:
     return [t for t in spec.teams if t.spark and t.s3_access] if spec.is_eks else []
+
+
+def history_readers(spec: StackSpec) -> dict[str, str]:
+    """Mode eks: the teams whose history server reads event logs from S3, with that directory."""
+    if not spec.is_eks:
+        return {}
+    return {t.name: event_log_dir(spec, t) for t in history_teams(spec) if event_log_dir(spec, t).startswith("s3a://")}
 
 
 @dataclass(frozen=True)
@@ -76,6 +100,8 @@ class SparkS3AccessArgs:
     """Name of the EKS cluster."""
     cluster_arn: pulumi.Input[str]
     """ARN of the EKS cluster, for the trust policy's condition."""
+    history: dict[str, str] = field(default_factory=dict)
+    """Teams with a history server, by name, with the S3 directory of their event logs."""
 
 
 class SparkS3Access(pulumi.ComponentResource):
@@ -101,4 +127,15 @@ class SparkS3Access(pulumi.ComponentResource):
                     f"{name}-{team.name}-{account}", cluster_name=args.cluster_name, namespace=team.name,
                     service_account=account, role_arn=created.role.arn, tags=stack.tagged(**{"kubegrid:team": team.name}),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=created.grants))
+        for team, directory in args.history.items():
+            reader = role(f"{name}-{team}-history", RoleArgs(
+                description=f"Spark history server of team {team}: reads its event logs",
+                trust_policy=pulumi.Output.from_input(args.cluster_arn).apply(
+                    lambda arn, ns=team: pod_identity_trust_policy(arn, ns, HISTORY_SERVER)),
+                inline_policy=event_log_policy(directory, stack.partition),
+                tags=stack.tagged(**{"kubegrid:team": team})), self)
+            aws.eks.PodIdentityAssociation(
+                f"{name}-{team}-{HISTORY_SERVER}", cluster_name=args.cluster_name, namespace=team,
+                service_account=HISTORY_SERVER, role_arn=reader.role.arn, tags=stack.tagged(**{"kubegrid:team": team}),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=reader.grants))
         self.register_outputs({"roleArns": {team: r.arn for team, r in self.roles.items()}})

@@ -48,13 +48,15 @@ class ClusterObjects(pulumi.ComponentResource):
     """Applied resources by logical name."""
 
     def __init__(self, name: str, objects: Sequence[dict[str, Any]],
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: Optional[pulumi.ResourceOptions] = None, waits_for: Sequence[pulumi.Resource] = ()):
+        """``waits_for``: what every object waits for (a component's own ``depends_on`` does not
+        hold back its children)."""
         super().__init__("kubegrid:index:ClusterObjects", name, None, opts)
         self.resources = {}
         namespaces: dict[str, pulumi.Resource] = {}
         for obj in sorted(objects, key=lambda o: o["kind"] != "Namespace"):
             namespace = obj["metadata"].get("namespace")
-            depends = [namespaces[namespace]] if namespace in namespaces else []
+            depends = list(waits_for) + ([namespaces[namespace]] if namespace in namespaces else [])
             resource = apply_manifest(obj, pulumi.ResourceOptions(parent=self, depends_on=depends))
             if obj["kind"] == "Namespace":
                 namespaces[obj["metadata"]["name"]] = resource
@@ -62,7 +64,18 @@ class ClusterObjects(pulumi.ComponentResource):
         self.register_outputs({})
 
 
+CUSTOM_GROUPS = ("monitoring.coreos.com",)
+"""API groups of custom resources the stack applies (the Prometheus Operator's), which
+pulumi-kubernetes has no typed class for."""
+
+
 def apply_manifest(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    group = obj["apiVersion"].rpartition("/")[0]
+    if group in CUSTOM_GROUPS:
+        from pulumi_kubernetes.apiextensions import CustomResource
+
+        return CustomResource(logical_name(obj), api_version=obj["apiVersion"], kind=obj["kind"],
+                              metadata=obj["metadata"], spec=obj["spec"], opts=opts)
     cls = resource_class(obj["apiVersion"], obj["kind"])
     args = {_TOP_LEVEL_KEYS.get(k, k): v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     return cls(logical_name(obj), opts=opts, **args)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from ..cluster.grid import CHART_DIR, grid_values
@@ -29,11 +31,35 @@ def describe_object(rendered: Rendered) -> str:
     return f"{rendered.obj.get('kind')} {where}{meta.get('name')} ({rendered.source})"
 
 
+CRD_SCHEMAS = Path(__file__).resolve().parent / "crd_schemas"
+"""Strict JSON schemas of the custom resources the stack applies, from their CRDs (see generate.py there)."""
+
+
+def crd_schema(api_version: str, kind: str) -> Optional[dict[str, Any]]:
+    """The schema of a custom resource the stack applies (``servicemonitor-monitoring-v1.json``), or None."""
+    group, _, version = api_version.rpartition("/")
+    path = CRD_SCHEMAS / f"{kind.lower()}-{group.split('.')[0]}-{version}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def validate_custom(rendered: Rendered, schema: dict[str, Any], report: CheckReport) -> None:
+    import jsonschema
+
+    for error in jsonschema.Draft7Validator(schema).iter_errors(rendered.obj):
+        at = ".".join(str(p) for p in error.absolute_path) or "(object)"
+        report.findings.append(f"{describe_object(rendered)}: {at}: {error.message}")
+
+
 def validate_objects(objects: list[Rendered], kubernetes_version: str, report: CheckReport) -> None:
-    """Each object against the Kubernetes schemas of the stack's version, strictly."""
+    """Each object against the Kubernetes schemas of the stack's version, strictly; custom
+    resources against their CRDs' schemas."""
     import kubernetes_validate
 
     for rendered in objects:
+        schema = crd_schema(rendered.obj.get("apiVersion", ""), rendered.obj.get("kind", ""))
+        if schema is not None:
+            validate_custom(rendered, schema, report)
+            continue
         try:
             kubernetes_validate.validate(rendered.obj, kubernetes_version, strict=True)
         except kubernetes_validate.SchemaNotFoundError:

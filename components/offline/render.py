@@ -16,6 +16,7 @@ from ..cluster import yaml_text
 from ..cluster.charts import remote_releases
 from ..cluster.grid import CHART_DIR, RELEASE_NAME, grid_values, license_secret
 from ..cluster.manifests import stack_objects
+from ..cluster.observability import grafana_admin_secret, monitoring_resources
 from ..cluster.storage import gp3_storage_class
 from ..config import StackSpec
 
@@ -80,6 +81,8 @@ def render_stack(spec: StackSpec) -> StackRender:
         objects.append(Rendered("stack", secret))
     if spec.is_eks:
         objects.append(Rendered("eks", gp3_storage_class(spec)))
+    grafana = grafana_admin_secret(spec)
+    objects += [Rendered("stack", o) for o in ([grafana] if grafana else []) + monitoring_resources(spec)]
     objects += render_chart(grid_values(spec), spec.grid.namespace)
     return StackRender(objects, remote_releases(spec))
 

@@ -10,6 +10,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from components.offline.check import crd_schema
 from tests.support import chart as kit
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass"}
@@ -24,7 +25,7 @@ SELECTOR_KEYS = {
 
 
 def _custom_validators() -> dict[tuple[str, str], jsonschema.Draft202012Validator]:
-    schema = json.loads((kit.SCHEMAS_DIR / "servicemonitor-monitoring-v1.json").read_text())
+    schema = crd_schema("monitoring.coreos.com/v1", "ServiceMonitor")
     return {("monitoring.coreos.com/v1", "ServiceMonitor"): jsonschema.Draft202012Validator(schema)}
 
 

@@ -35,5 +35,6 @@ def test_device_plugin_tolerates_critical_addons_and_any_gpu_taint_value():
 
 
 def test_remote_releases_in_install_order_and_none_outside_eks():
-    assert [r["name"] for r in remote_releases(stack_spec("prod"))] == [AUTOSCALER_NAME, DEVICE_PLUGIN_NAME]
+    assert [r["name"] for r in remote_releases(stack_spec("prod"))] == [
+        AUTOSCALER_NAME, DEVICE_PLUGIN_NAME, "kube-prometheus-stack", "dcgm-exporter"]  # prod has monitoring on
     assert remote_releases(stack_spec("local")) == []

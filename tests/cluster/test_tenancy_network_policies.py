@@ -133,6 +133,14 @@ def test_aws_apis_only_for_spark_pods_of_teams_with_s3_locations(prod):
         assert not prod.ok(pod, S3, 443) and not prod.ok(pod, POD_IDENTITY, 80)
 
 
+def test_a_notebook_pod_running_a_client_mode_driver_reaches_the_api_and_aws(prod):
+    """A notebook pod labelled ``spark-role: driver`` (docs/spark.md) has no ``spark-app-selector``
+    when it starts; the API and AWS paths select it by its role (the real client's notebook run)."""
+    notebook = Pod("analytics", {"app": "notebook", "spark-role": "driver"}, "10.0.70.5")
+    assert prod.ok(notebook, EKS_API, 443) and prod.ok(notebook, S3, 443) and prod.ok(notebook, POD_IDENTITY, 80)
+    assert not prod.ok(Pod("analytics", {"app": "notebook"}, "10.0.70.6"), S3, 443)
+
+
 def test_no_internet_in_mode_existing(local):
     for pod in team_pods("analytics").values():
         assert not local.ok(pod, S3, 443) and not local.ok(pod, POD_IDENTITY, 80)

@@ -23,7 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "kubegrid"
 CI_DIR = CHART_DIR / "ci"
 RECORDED_DIR = REPO_ROOT / "tests" / "chart" / "recorded"
-SCHEMAS_DIR = REPO_ROOT / "tests" / "chart" / "schemas"
 
 RELEASE = "kubegrid"
 NAMESPACE = "kubegrid"

@@ -15,20 +15,24 @@ from ...config import StackSpec, TeamSpec
 from .. import labels
 from ..tenancy import api_server_egress, aws_egress
 from .cleanup import cleanup_objects, cleanup_pod_labels
-from .names import EVENT_LOG_VOLUME, SPARK_APP_LABEL, SPARK_ROLE_LABEL
+from .names import EVENT_LOG_VOLUME, SPARK_ROLE_LABEL
 from .pod_templates import spark_config_map
 from .rbac import spark_accounts
 
 
 def spark_network_policies(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
     """The Kubernetes API for drivers and the cleanup job; in mode eks, for a team
-    with S3 locations, AWS's APIs for the pods of Spark applications."""
+    with S3 locations, AWS's APIs for Spark's drivers and executors: pods with a
+    ``spark-role`` label, which Spark puts on every pod it creates and a notebook
+    pod running a client-mode driver carries too (it has no application id when
+    it starts, so ``spark-app-selector`` cannot select it)."""
     policies = [
         api_server_egress(team, "allow-apiserver-spark-driver", {SPARK_ROLE_LABEL: "driver"}),
         api_server_egress(team, "allow-apiserver-driver-cleanup", cleanup_pod_labels(team.name)),
     ]
     if spec.is_eks and team.s3_access:
-        policies.append(aws_egress(team, {"matchExpressions": [{"key": SPARK_APP_LABEL, "operator": "Exists"}]}))
+        policies.append(aws_egress(team, {"matchExpressions": [
+            {"key": SPARK_ROLE_LABEL, "operator": "In", "values": ["driver", "executor"]}]}))
     return policies
 
 

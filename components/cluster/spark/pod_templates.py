@@ -204,6 +204,8 @@ def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         "spark.executorEnv.SPARK_USER": SPARK_USER,
         **decommission_conf(spec, team),
         **event_log_conf(spec, team),
+        # Executor metrics at the driver UI's /metrics/executors/prometheus, for the Spark PodMonitor.
+        "spark.ui.prometheus.enabled": "true",
         "spark.insightedge.space.name": SPACE_NAME,
         "spark.insightedge.space.manager": NAMES.manager,
         "spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS": locators,
@@ -230,7 +232,11 @@ def event_log_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
     (``<location>spark-events/``), on the team's ``spark-events`` volume elsewhere; none for an
     eks team without S3 locations (nowhere durable to write them)."""
     where = event_log_dir(spec, team)
-    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": where} if where else {}
+    if not where:
+        return {}
+    # Rolling files: a long job's log is readable while it runs and never grows into one huge object.
+    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": where, "spark.eventLog.rolling.enabled": "true",
+            "spark.eventLog.rolling.maxFileSize": "128m"}
 
 
 def event_log_dir(spec: StackSpec, team: TeamSpec) -> str:

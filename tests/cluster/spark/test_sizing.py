@@ -32,21 +32,31 @@ def test_kubelet_reservations_follow_the_eks_formulas():
     assert budget.allocatable_memory_mi == int(32 * 1024 * 0.925) - (255 + 11 * 58) - 100
 
 
-def test_gpu_pools_also_pay_for_the_daemonsets_the_stack_runs_there():
-    spec = stack_spec("prod")
+def names(daemonsets) -> list[str]:
+    return [d.name for d in daemonsets]
+
+
+def test_each_pool_pays_for_the_daemonsets_the_stack_runs_there():
+    spec = stack_spec("prod")  # monitoring on: node-exporter everywhere, the DCGM exporter on GPU pools
     general, gpu = spec.pool("general"), spec.pool("gpu-a10g")
-    assert pool_daemonsets(spec, general) == EKS_ADDONS
-    assert pool_daemonsets(spec, gpu) == EKS_ADDONS + GPU_DAEMONSETS
-    cpu_budget, gpu_budget = pool_sizing(spec, general).budget, pool_sizing(spec, gpu).budget
-    assert cpu_budget.daemonset_cpu_m == sum(d.cpu_m for d in EKS_ADDONS)
-    assert gpu_budget.daemonset_memory_mi == sum(d.memory_mi for d in EKS_ADDONS + GPU_DAEMONSETS)
+    assert names(pool_daemonsets(spec, general)) == names(EKS_ADDONS) + ["prometheus-node-exporter"]
+    assert names(pool_daemonsets(spec, gpu)) == (names(EKS_ADDONS) + names(GPU_DAEMONSETS)
+                                                 + ["prometheus-node-exporter", "dcgm-exporter"])
+    for pool in (general, gpu):
+        budget = pool_sizing(spec, pool).budget
+        assert budget.daemonset_cpu_m == sum(d.cpu_m for d in pool_daemonsets(spec, pool))
+        assert budget.daemonset_memory_mi == sum(d.memory_mi for d in pool_daemonsets(spec, pool))
+    # dev has no monitoring: only the add-ons (and the GPU ones on its GPU pool).
+    dev = stack_spec("dev")
+    assert names(pool_daemonsets(dev, dev.pool("general"))) == names(EKS_ADDONS)
 
 
 def test_a_bottlerocket_gpu_pool_runs_no_device_plugin_daemonsets():
     config = copy.deepcopy(stack_config("prod"))
     config["kubegrid:nodePools"][2]["amiFamily"] = "BOTTLEROCKET_x86_64_NVIDIA"
     spec = load_spec(config, "prod")
-    assert pool_daemonsets(spec, spec.pool("gpu-a10g")) == EKS_ADDONS
+    assert names(pool_daemonsets(spec, spec.pool("gpu-a10g"))) == (names(EKS_ADDONS)
+                                                                   + ["prometheus-node-exporter", "dcgm-exporter"])
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))

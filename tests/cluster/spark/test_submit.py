@@ -1,5 +1,4 @@
-"""The `spark` stack output (sizes and ready commands, shown by `kubegrid plan`) and,
-in mode eks, each team's Pod Identity role for its S3 locations."""
+"""The `spark` stack output: sizes and ready commands, shown by `kubegrid plan`."""
 
 from __future__ import annotations
 
@@ -11,10 +10,6 @@ from components.cluster.spark.names import EXAMPLES_JAR
 from components.cluster.spark.pod_templates import executor_conf
 from components.cluster.spark.sizing import pool_sizing
 from tests.support.stacks import stack_config, stack_spec
-
-
-def policy(resource) -> dict:
-    return json.loads(resource.inputs.get("assumeRolePolicy") or resource.inputs["policy"])
 
 
 def test_every_spark_team_gets_sizes_and_commands(run_stack, each_stack):
@@ -76,45 +71,3 @@ def test_plan_shows_the_spark_output(capsys):
     text = capsys.readouterr().out
     assert "sparkSubmitCpu: spark-submit" in text and "executorMemoryOverhead" not in text  # no pools locally
     assert "spark.executor.memory: 2048m" in text
-
-
-def test_a_pod_identity_role_per_team_with_s3_locations(run_stack):
-    run = run_stack("prod")
-    roles = [r for r in run.of_type("aws:iam/role:Role") if r.parent == "kubegrid-spark-s3"]
-    assert [r.name for r in roles] == ["kubegrid-spark-s3-analytics"]  # risk has no s3Access
-    trust = policy(roles[0])["Statement"][0]
-    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
-    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
-    condition = trust["Condition"]["StringEquals"]
-    assert condition["aws:RequestTag/kubernetes-namespace"] == "analytics"
-    assert condition["aws:RequestTag/kubernetes-service-account"] == ["spark-driver", "spark-executor"]
-    assert "kubegrid-cluster-eks" in condition["aws:RequestTag/eks-cluster-arn"]
-    associations = [r for r in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-                    if r.parent == "kubegrid-spark-s3"]
-    assert sorted((a.inputs["namespace"], a.inputs["serviceAccount"]) for a in associations) == [
-        ("analytics", "spark-driver"), ("analytics", "spark-executor")]
-    assert run.outputs["spark"]["analytics"]["s3RoleArn"].startswith("arn:aws:iam::")
-    assert "s3RoleArn" not in run.outputs["spark"]["risk"]
-
-
-def test_the_role_reaches_only_the_teams_buckets_and_prefixes(run_stack):
-    (inline,) = [r for r in run_stack("prod").of_type("aws:iam/rolePolicy:RolePolicy")
-                 if r.name == "kubegrid-spark-s3-analytics-policy"]
-    statements = policy(inline)["Statement"]
-    resources = {json.dumps(s["Resource"]) for s in statements}
-    assert resources == {
-        '"arn:aws:s3:::kubegrid-prod-analytics"', '["arn:aws:s3:::kubegrid-prod-analytics/*"]',
-        '"arn:aws:s3:::kubegrid-prod-shared"', '["arn:aws:s3:::kubegrid-prod-shared/reference/*"]'}
-    listing = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert "Condition" not in listing[0]  # s3://kubegrid-prod-analytics/: the whole bucket
-    assert listing[1]["Condition"] == {"StringLike": {"s3:prefix": ["reference/", "reference/*"]}}
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all(a.startswith("s3:") and "*" not in a for a in actions)
-
-
-def test_no_aws_access_in_mode_existing(run_stack):
-    run = run_stack("local")
-    assert not [r for r in run.resources if r.type.startswith("aws:")]
-    assert "s3RoleArn" not in run.outputs["spark"]["analytics"]
