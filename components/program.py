@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from .aws.access import DeployerError, deployer_principal
 from .aws.eks_platform import EksPlatform, EksPlatformArgs
-from .aws.s3_access import SparkS3Access, SparkS3AccessArgs, history_readers, s3_teams
+from .aws.s3_access import SparkS3Access, SparkS3AccessArgs, event_log_dirs, history_readers, s3_teams
 from .aws.naming import aws_stack
 from .cluster.grid import grid_namespace, grid_values, license_secret, lookup_locators, rest_url
 from .cluster.manifests import stack_objects
@@ -73,7 +73,8 @@ def build_stack(spec: StackSpec) -> dict[str, Any]:
         waits_for.append(eks.storage_class)
         nodes = list(eks.node_pools.values())
         s3 = SparkS3Access("kubegrid-spark-s3", SparkS3AccessArgs(
-            stack=aws_stack(spec), teams=s3_teams(spec), history=history_readers(spec), cluster_name=eks.cluster_name,
+            stack=aws_stack(spec), teams=s3_teams(spec), history=history_readers(spec), event_logs=event_log_dirs(spec),
+            cluster_name=eks.cluster_name,
             cluster_arn=eks.cluster.cluster.arn))
         s3_roles = {team: role.arn for team, role in s3.roles.items()}
         cloud = {"clusterName": eks.cluster_name, "clusterEndpoint": eks.cluster.cluster.endpoint,

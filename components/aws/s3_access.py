@@ -81,6 +81,11 @@ def s3_teams(spec: StackSpec) -> list[TeamSpec]:
     return [t for t in spec.teams if t.spark and t.s3_access] if spec.is_eks else []
 
 
+def event_log_dirs(spec: StackSpec) -> dict[str, str]:
+    """Mode eks: the Spark teams whose drivers write event logs to S3, with that directory."""
+    return {t.name: event_log_dir(spec, t) for t in s3_teams(spec) if event_log_dir(spec, t).startswith("s3a://")}
+
+
 def history_readers(spec: StackSpec) -> dict[str, str]:
     """Mode eks: the teams whose history server reads event logs from S3, with that directory."""
     if not spec.is_eks:
@@ -102,6 +107,8 @@ class SparkS3AccessArgs:
     """ARN of the EKS cluster, for the trust policy's condition."""
     history: dict[str, str] = field(default_factory=dict)
     """Teams with a history server, by name, with the S3 directory of their event logs."""
+    event_logs: dict[str, str] = field(default_factory=dict)
+    """Teams whose drivers write event logs to S3, by name, with that directory (:func:`event_log_dirs`)."""
 
 
 class SparkS3Access(pulumi.ComponentResource):
@@ -127,6 +134,13 @@ class SparkS3Access(pulumi.ComponentResource):
                     f"{name}-{team.name}-{account}", cluster_name=args.cluster_name, namespace=team.name,
                     service_account=account, role_arn=created.role.arn, tags=stack.tagged(**{"kubegrid:team": team.name}),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=created.grants))
+        for team, directory in args.event_logs.items():
+            # Spark refuses an event-log directory that does not exist, and an S3 prefix exists only
+            # once an object is under it: the marker makes it exist before the team's first job.
+            bucket, _, key = directory.removeprefix("s3a://").partition("/")
+            aws.s3.BucketObjectv2(f"{name}-{team}-event-logs", bucket=bucket, key=key, content="",
+                                  tags=stack.tagged(**{"kubegrid:team": team}),
+                                  opts=pulumi.ResourceOptions(parent=self))
         for team, directory in args.history.items():
             reader = role(f"{name}-{team}-history", RoleArgs(
                 description=f"Spark history server of team {team}: reads its event logs",

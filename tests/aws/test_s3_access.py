@@ -62,3 +62,12 @@ def test_the_history_server_may_only_list_and_read_the_team_s_event_logs(run_sta
         ("s3:ListBucket", "arn:aws:s3:::kubegrid-prod-analytics"),
         ("s3:GetObject", "arn:aws:s3:::kubegrid-prod-analytics/spark-events/*")]
     assert statements[0]["Condition"] == {"StringLike": {"s3:prefix": ["spark-events/", "spark-events/*"]}}
+
+
+def test_the_event_log_prefix_exists_before_the_first_job(run_stack):
+    """Spark refuses a missing event-log directory; an S3 prefix exists once an object is under it."""
+    run = run_stack("prod")
+    (marker,) = run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert (marker.name, marker.inputs["bucket"], marker.inputs["key"], marker.inputs["content"]) == (
+        "kubegrid-spark-s3-analytics-event-logs", "kubegrid-prod-analytics", "spark-events/", "")
+    assert not run_stack("local").of_type("aws:s3/bucketObjectv2:BucketObjectv2")
