@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import StackSpec, TeamSpec
+from ..grid import NAMES, SPACE_NAME, lookup_locators
 from .names import CONFIG_MAP, EXAMPLES_JAR, SPARK_VERSION, team_image
 from .pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_EXECUTOR_TEMPLATE, SPARK_DEFAULTS,
                             executor_conf, gpu_conf, local_dir)
@@ -57,6 +58,7 @@ def team_output(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
     cpu = cpu_executor(spec, team)
     out: dict[str, Any] = {
         "namespace": team.name, "image": team_image(team), "sparkVersion": SPARK_VERSION, "configMap": CONFIG_MAP,
+        "grid": {"space": SPACE_NAME, "manager": NAMES.manager, "lookupLocators": lookup_locators(spec)},
         "driver": {"cores": DRIVER.cores, "memory": f"{DRIVER.memory_mi}m", "memoryOverhead": f"{DRIVER.overhead_mi}m"},
         "pools": {p.name: pool_sizing(spec, p).figures() for p in cpu_pools(spec, team) + gpu_pools(spec, team)},
         "cpuExecutor": executor_conf(cpu),

@@ -71,3 +71,12 @@ def test_plan_shows_the_spark_output(capsys):
     text = capsys.readouterr().out
     assert "sparkSubmitCpu: spark-submit" in text and "executorMemoryOverhead" not in text  # no pools locally
     assert "spark.executor.memory: 2048m" in text
+
+
+def test_the_output_says_which_space_and_manager_a_job_uses():
+    from components.cluster.grid import NAMES, SPACE_NAME, lookup_locators
+    from components.cluster.spark.submit import spark_outputs
+
+    spec = stack_spec("prod")
+    for entry in spark_outputs(spec).values():
+        assert entry["grid"] == {"space": SPACE_NAME, "manager": NAMES.manager, "lookupLocators": lookup_locators(spec)}
