@@ -35,6 +35,9 @@ CLUSTER_HOSTS = "/etc/kubegrid-cluster-hosts"
 FAKE_NVIDIA_SMI = "#!/bin/sh\n# injected by the emulated NVIDIA container runtime: one GPU, index 0\necho 0\n"
 
 
+HOST_JARS = ".pyspark-jars"
+
+
 def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True)
 
@@ -51,8 +54,12 @@ def pod_exec(spec_file: str) -> None:
         (spark / d).mkdir(parents=True, exist_ok=True)
     (spark / "RELEASE").write_text("")
     pyspark = Path(spec["pyspark"])
+    # pyspark's jars are bound at HOST_JARS and linked from jars/ by their path inside the pod: a link
+    # to the host's path would break where the pod mounts a volume over a directory on that path (its
+    # /tmp, when the checkout lives under /tmp); links keep room in jars/ for the image's extra jars.
+    (spark / HOST_JARS).mkdir()
     for jar in sorted((pyspark / "jars").iterdir()):
-        (spark / "jars" / jar.name).symlink_to(jar)
+        (spark / "jars" / jar.name).symlink_to(f"/opt/spark/{HOST_JARS}/{jar.name}")
     for name, source in spec["imageFiles"].items():
         target = layer / name.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +91,7 @@ def pod_exec(spec_file: str) -> None:
                str(root))
     for d in ("dev", "proc", "sys"):
         _mount("--rbind", f"/{d}", str(root / d))
+    _mount("--bind", "-o", "ro", str(pyspark / "jars"), str(root / "opt/spark" / HOST_JARS))
     for d in ("bin", "sbin", "python"):
         if (pyspark / d).exists():
             _mount("--bind", "-o", "ro", str(pyspark / d), str(root / "opt/spark" / d))
