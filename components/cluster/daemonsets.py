@@ -57,11 +57,10 @@ def stack_daemonsets(spec: StackSpec) -> tuple[DaemonSetRequest, ...]:
     """Every DaemonSet the stack deploys on its node pools (mode eks; none otherwise)."""
     if not spec.is_eks:
         return ()
-    from .observability import observability_daemonsets  # imported here: it imports charts and spark
+    # Imported here: observability's history servers build on Spark, whose sizing imports this module.
+    from .observability import observability_daemonsets
 
-    observability = tuple(DaemonSetRequest(name, cpu_m, memory_mi, source, pools)
-                          for name, cpu_m, memory_mi, source, pools in observability_daemonsets(spec))
-    return EKS_ADDONS + device_plugin_daemonsets(spec) + observability
+    return EKS_ADDONS + device_plugin_daemonsets(spec) + tuple(observability_daemonsets(spec))
 
 
 def pool_daemonsets(spec: StackSpec, pool: NodePoolSpec) -> tuple[DaemonSetRequest, ...]:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from .instance_types import FAMILIES, SHAPES
 from .reader import Problem, describe, is_default, suggestion
-from .spec import ARN_PATTERN, NAMESPACE, RESERVED_NAMESPACES, StackSpec
+from .spec import ARN_PATTERN, NAMESPACE, RESERVED_NAMESPACES, MonitoringMode, StackSpec
 
 WORLD = "0.0.0.0/0"
 
@@ -236,7 +236,7 @@ def _check_observability(spec: StackSpec, fail) -> None:
             if not is_default(o, name):
                 fail(f"observability.{key}", "only applies when observability.enabled is true")
         return
-    if o.mode.value == "existing":
+    if o.mode is MonitoringMode.EXISTING:
         for key, name in (("retentionDays", "retention_days"), ("storageGiB", "storage_gib"),
                           ("grafanaAdminPassword", "grafana_admin_password")):
             if not is_default(o, name):
@@ -246,7 +246,7 @@ def _check_observability(spec: StackSpec, fail) -> None:
     if o.namespace in taken:
         fail("observability.namespace", f"got {o.namespace!r}, which is {taken[o.namespace]}; "
                                         "use a namespace of its own, such as \"monitoring\"")
-    elif o.mode.value == "install" and o.namespace in RESERVED_NAMESPACES:
+    elif o.mode is MonitoringMode.INSTALL and o.namespace in RESERVED_NAMESPACES:
         fail("observability.namespace", f"got {o.namespace!r}; mode install creates its namespace, so it cannot be "
                                         f"one of {', '.join(RESERVED_NAMESPACES)}; use \"monitoring\"")
     for label, value in o.monitor_labels.items():

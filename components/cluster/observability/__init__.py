@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...config import StackSpec
+from ...config import MonitoringMode, StackSpec
 from .. import labels, pod_security
+from ..daemonsets import DaemonSetRequest
+from ..quantities import parse_cpu_millis, parse_memory_mi
 from . import names
 from .dashboards import dashboard_config_maps, dashboards
 from .history import history_objects, history_teams
@@ -50,7 +52,7 @@ def observability_objects(spec: StackSpec) -> list[dict[str, Any]]:
     o = spec.observability
     if not o.enabled:
         return []
-    objects = [monitoring_namespace(spec)] if o.mode.value == "install" else []
+    objects = [monitoring_namespace(spec)] if o.mode is MonitoringMode.INSTALL else []
     objects += dashboard_config_maps(spec)
     history = {t.name for t in history_teams(spec)}
     for team in spec.teams:
@@ -73,7 +75,7 @@ def grafana_admin_secret(spec: StackSpec, value: Any = "[secret]") -> dict[str, 
     """Mode install with `grafanaAdminPassword`: the Secret Grafana reads its admin credentials from
     (``grafana.admin.existingSecret``). ``value`` is the password (a secret Output in the program)."""
     o = spec.observability
-    if not (o.enabled and o.mode.value == "install" and o.grafana_admin_password is not None):
+    if not (o.enabled and o.mode is MonitoringMode.INSTALL and o.grafana_admin_password is not None):
         return None
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": names.GRAFANA_ADMIN_SECRET, "namespace": names.namespace(spec),
@@ -82,34 +84,27 @@ def grafana_admin_secret(spec: StackSpec, value: Any = "[secret]") -> dict[str, 
 
 
 
-def _cpu_m(quantity: str) -> int:
-    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
-
-
-def _memory_mi(quantity: str) -> int:
-    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
-    return int(float(quantity[:-2]) * units[quantity[-2:]])
-
-
-def observability_daemonsets(spec: StackSpec) -> list[tuple[str, int, int, str, tuple[str, ...] | None]]:
+def observability_daemonsets(spec: StackSpec) -> list[DaemonSetRequest]:
     """The DaemonSets the observability releases run, each with its pod's requests and the pools it
     runs on, read from the values handed to Helm (mode eks; none otherwise)."""
     if not (spec.is_eks and spec.observability.enabled):
         return []
-    found: list[tuple[str, int, int, str, tuple[str, ...] | None]] = []
-    if spec.observability.mode.value == "install":
+    found: list[DaemonSetRequest] = []
+    if spec.observability.mode is MonitoringMode.INSTALL:
         values = kube_prometheus_stack_release(spec)["values"]["prometheus-node-exporter"]
         requests = values["resources"]["requests"]
         pools = tolerated_pools(spec, values["tolerations"])
-        found.append(("prometheus-node-exporter", _cpu_m(requests["cpu"]), _memory_mi(requests["memory"]),
-                      "kube-prometheus-stack values prometheus-node-exporter.resources (components/cluster/observability)",
-                      None if len(pools) == len(spec.node_pools) else pools))
+        found.append(DaemonSetRequest(
+            "prometheus-node-exporter", parse_cpu_millis(requests["cpu"]), parse_memory_mi(requests["memory"]),
+            "kube-prometheus-stack values prometheus-node-exporter.resources (components/cluster/observability)",
+            None if len(pools) == len(spec.node_pools) else pools))
     dcgm = dcgm_release(spec)
     if dcgm is not None:
         values = dcgm["values"]
         requests = values["resources"]["requests"]
         pools = tuple(p for p in affinity_pools(spec, values["affinity"])
                       if p in tolerated_pools(spec, values["tolerations"]))
-        found.append(("dcgm-exporter", _cpu_m(requests["cpu"]), _memory_mi(requests["memory"]),
-                      "dcgm-exporter values resources (components/cluster/observability)", pools))
+        found.append(DaemonSetRequest(
+            "dcgm-exporter", parse_cpu_millis(requests["cpu"]), parse_memory_mi(requests["memory"]),
+            "dcgm-exporter values resources (components/cluster/observability)", pools))
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...config import StackSpec
+from ...config import MonitoringMode, StackSpec
 from ..grid import RELEASE_NAME as GRID_RELEASE
 
 KPS_RELEASE = "kube-prometheus-stack"
@@ -47,7 +47,7 @@ def namespace(spec: StackSpec) -> str:
 
 def monitor_labels(spec: StackSpec) -> dict[str, str]:
     """Labels of every ServiceMonitor, PodMonitor and PrometheusRule: Prometheus selects them by these."""
-    extra = RELEASE_LABEL if spec.observability.mode.value == "install" else {}
+    extra = RELEASE_LABEL if spec.observability.mode is MonitoringMode.INSTALL else {}
     return {**spec.observability.monitor_labels, **extra}
 
 

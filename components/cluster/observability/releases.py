@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from ...config import NodePoolSpec, StackSpec
+from ...config import MonitoringMode, NodePoolSpec, StackSpec
 from ..charts import KUBE_SYSTEM, release_spec, system_pool
 from ..storage import STORAGE_CLASS
 from ..scheduling import CRITICAL_ADDONS_ONLY, POOL_LABEL, node_taints, pool_affinity, pool_tolerations
@@ -130,7 +130,7 @@ def observability_releases(spec: StackSpec) -> list[dict[str, Any]]:
     o = spec.observability
     if not o.enabled:
         return []
-    found = [kube_prometheus_stack_release(spec)] if o.mode.value == "install" else []
+    found = [kube_prometheus_stack_release(spec)] if o.mode is MonitoringMode.INSTALL else []
     dcgm = dcgm_release(spec)
     return found + ([dcgm] if dcgm is not None else [])
 
