@@ -83,14 +83,14 @@ def s3_teams(spec: StackSpec) -> list[TeamSpec]:
 
 def event_log_dirs(spec: StackSpec) -> dict[str, str]:
     """Mode eks: the Spark teams whose drivers write event logs to S3, with that directory."""
-    return {t.name: event_log_dir(spec, t) for t in s3_teams(spec) if event_log_dir(spec, t).startswith("s3a://")}
+    dirs = {t.name: event_log_dir(spec, t) for t in s3_teams(spec)}
+    return {team: where for team, where in dirs.items() if where.startswith("s3a://")}
 
 
 def history_readers(spec: StackSpec) -> dict[str, str]:
     """Mode eks: the teams whose history server reads event logs from S3, with that directory."""
-    if not spec.is_eks:
-        return {}
-    return {t.name: event_log_dir(spec, t) for t in history_teams(spec) if event_log_dir(spec, t).startswith("s3a://")}
+    readers = {t.name for t in history_teams(spec)}
+    return {team: where for team, where in event_log_dirs(spec).items() if team in readers}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ autoscaler select and tolerate them with the same ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from ..config import NodePoolSpec, TaintEffect
 
@@ -67,6 +67,18 @@ def pool_tolerations(pools: Iterable[NodePoolSpec], *first: dict[str, str]) -> l
             if toleration not in found:
                 found.append(toleration)
     return found
+
+
+def pool_placement(pools: Sequence[NodePoolSpec]) -> dict[str, Any]:
+    """The pod spec fields that place a pod on ``pools``: affinity, and tolerations when the
+    pools have taints; none when there are no pools (anywhere)."""
+    if not pools:
+        return {}
+    placement: dict[str, Any] = {"affinity": pool_affinity(pools)}
+    tolerations = pool_tolerations(pools)
+    if tolerations:
+        placement["tolerations"] = tolerations
+    return placement
 
 
 def pool_affinity(pools: Iterable[NodePoolSpec]) -> dict[str, Any]:

@@ -150,11 +150,11 @@ def api_server_egress(team: TeamSpec, name: str, pod_labels: dict[str, str]) -> 
         "to": [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_RANGES], "ports": tcp(*API_SERVER_PORTS)}])
 
 
-def aws_egress(team: TeamSpec, pod_selector: dict[str, Any]) -> dict[str, Any]:
+def aws_egress(team: TeamSpec, pod_selector: dict[str, Any], name: str = "allow-aws-apis") -> dict[str, Any]:
     """Lets the selected pods reach the Pod Identity agent and AWS's public
     HTTPS endpoints (S3), and nothing private."""
     public = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [*PRIVATE_RANGES, LINK_LOCAL]}}
-    return network_policy(team, "allow-aws-apis", pod_selector, egress=[
+    return network_policy(team, name, pod_selector, egress=[
         {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": tcp(80)},
         {"to": [public], "ports": tcp(443)},
     ])

@@ -267,13 +267,14 @@ class StackSpec:
 # The top-level keys: config key -> (reader, description).
 
 
-_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>[^:]+)::(?P<account>\d{12}):(?P<resource>.+)")
+IAM_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>[^:]+)::(?P<account>\d{12}):(?P<resource>.+)")
+"""An IAM or STS ARN, in parts."""
 
 
 def same_principal(a: str, b: str) -> bool:
     """Whether two IAM ARNs name the same role or user: the same account, kind and name,
     ignoring a path (a role's session issuer carries it; a configured ARN may leave it out)."""
-    ma, mb = _ARN.fullmatch(a), _ARN.fullmatch(b)
+    ma, mb = IAM_ARN.fullmatch(a), IAM_ARN.fullmatch(b)
     if not (ma and mb):
         return a == b
 

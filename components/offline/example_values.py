@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..cluster.tenancy import ROLE_KEYS
 from ..config import StackSpec
 
 EXAMPLE_ACCOUNTS: dict[str, str] = {
@@ -61,8 +62,8 @@ def principal_keys(spec: StackSpec) -> Iterator[tuple[str, str]]:
     for i, arn in enumerate(spec.cluster.admin_principals):
         yield f"kubegrid:cluster.adminPrincipals[{i}]", arn
     for t, team in enumerate(spec.teams):
-        for field, values in (("admins", team.admins), ("editors", team.editors), ("viewers", team.viewers)):
-            for i, arn in enumerate(values):
+        for field in ROLE_KEYS:
+            for i, arn in enumerate(getattr(team, field)):
                 yield f"kubegrid:teams[{t}].{field}[{i}]", arn
 
 

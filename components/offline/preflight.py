@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Optional
 
 from ..config import CapacityType, NatGateways, StackSpec
 from ..config.instance_types import SHAPES, InstanceShape
-from ..config.spec import same_principal
+from ..config.spec import IAM_ARN, same_principal
 
 from .example_values import example_values, principal_keys
 
@@ -292,9 +292,6 @@ def check(name: str, local: bool = False) -> Callable[[Check], Check]:
     return register
 
 
-_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>[^:]+)::(?P<account>\d{12}):(?P<resource>.+)")
-
-
 def _name(arn: str) -> str:
     """The last part of a role or user ARN (its name, without the path)."""
     return arn.rsplit("/", 1)[-1]
@@ -302,7 +299,7 @@ def _name(arn: str) -> str:
 
 def _iam_principal(ctx: Context, arn: str) -> tuple[Optional[str], str]:
     """The IAM role or user ARN behind the caller's ARN, and a note; None if it is neither."""
-    match = _ARN.fullmatch(arn)
+    match = IAM_ARN.fullmatch(arn)
     if match is None:
         return None, ""
     resource = match["resource"]
@@ -355,7 +352,7 @@ def check_principals(ctx: Context, out: Out) -> None:
         if arn in seen:
             continue
         seen.add(arn)
-        match = _ARN.fullmatch(arn)
+        match = IAM_ARN.fullmatch(arn)
         kind = match["resource"].split("/")[0] if match else ""
         if kind not in ("role", "user"):
             out.unchecked(f"{arn} is not an IAM role or user ARN", key)

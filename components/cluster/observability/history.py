@@ -17,10 +17,10 @@ from typing import Any
 
 from ...config import StackSpec, TeamSpec
 from .. import labels, pod_security
-from ..scheduling import pool_affinity, pool_tolerations
+from ..scheduling import pool_placement
 from ..spark.names import EVENT_LOG_MOUNT, EVENT_LOG_VOLUME, SPARK_IMAGE, SPARK_UID, SPARK_USER
 from ..spark.pod_templates import event_log_dir
-from ..tenancy import LINK_LOCAL, POD_IDENTITY_AGENT, PRIVATE_RANGES, network_policy, tcp
+from ..tenancy import aws_egress
 from . import names
 
 COMPONENT = "spark-history-server"
@@ -88,12 +88,7 @@ def history_deployment(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
         "containers": [container],
         "volumes": volumes,
     }
-    pools = [p for p in spec.team_pools(team) if not p.gpu]
-    if pools:
-        pod["affinity"] = pool_affinity(pools)
-        tolerations = pool_tolerations(pools)
-        if tolerations:
-            pod["tolerations"] = tolerations
+    pod.update(pool_placement([p for p in spec.team_pools(team) if not p.gpu]))
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(team),
             "spec": {"replicas": 1,
                      # Outside mode eks the event log claim is ReadWriteOnce: never two servers at once.
@@ -114,9 +109,5 @@ def history_objects(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
                   "ports": [{"name": "http", "port": names.HISTORY_PORT, "targetPort": "http", "protocol": "TCP"}]}},
     ]
     if spec.is_eks:
-        public = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [*PRIVATE_RANGES, LINK_LOCAL]}}
-        objects.append(network_policy(team, "allow-aws-apis-history-server", {"matchLabels": pod_labels(team)}, egress=[
-            {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": tcp(80)},
-            {"to": [public], "ports": tcp(443)},
-        ]))
+        objects.append(aws_egress(team, {"matchLabels": pod_labels(team)}, "allow-aws-apis-history-server"))
     return objects

@@ -31,7 +31,7 @@ def _metadata(spec: StackSpec, name: str) -> dict[str, Any]:
 
 
 def autoscaler_monitor(spec: StackSpec) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": "ServiceMonitor", "metadata": _metadata(spec, "cluster-autoscaler"),
+    return {"apiVersion": API_VERSION, "kind": "ServiceMonitor", "metadata": _metadata(spec, names.AUTOSCALER_INSTANCE),
             "spec": {"namespaceSelector": {"matchNames": [KUBE_SYSTEM]},
                      "selector": {"matchLabels": {"app.kubernetes.io/instance": names.AUTOSCALER_INSTANCE}},
                      "endpoints": [{"port": names.AUTOSCALER_PORT_NAME, "path": "/metrics", "interval": INTERVAL}]}}

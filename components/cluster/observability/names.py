@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import MonitoringMode, StackSpec
+from ..charts import AUTOSCALER_NAME
+from ..grid import NAMES as GRID_NAMES
 from ..grid import RELEASE_NAME as GRID_RELEASE
+from ..tenancy import NAMESPACE_NAME_LABEL
 
 KPS_RELEASE = "kube-prometheus-stack"
 """The kube-prometheus-stack release; its Prometheus selects monitors and rules labelled ``release: <this>``."""
 RELEASE_LABEL = {"release": KPS_RELEASE}
 DCGM_RELEASE = "dcgm-exporter"
 """NVIDIA's DCGM exporter release (and, by the chart's name helper, its ``app.kubernetes.io/name``)."""
-AUTOSCALER_INSTANCE = "cluster-autoscaler"
-"""``app.kubernetes.io/instance`` of the Cluster Autoscaler's pods and Service (components/cluster/charts.py's release)."""
+AUTOSCALER_INSTANCE = AUTOSCALER_NAME
+"""``app.kubernetes.io/instance`` of the Cluster Autoscaler's pods and Service: its release's name."""
 AUTOSCALER_PORT_NAME = "http"
 """The cluster-autoscaler chart's Service port (8085, its /metrics)."""
 
@@ -36,7 +39,7 @@ HISTORY_SERVER = "spark-history-server"
 """Name of each team's history server Deployment, Service and ServiceAccount."""
 HISTORY_PORT = 18080
 
-GRID_MANAGER_STATEFULSET = f"{GRID_RELEASE}-manager"
+GRID_MANAGER_STATEFULSET = GRID_NAMES.management
 GRID_PARTITION_STATEFULSET_RE = f"{GRID_RELEASE}-partition-[0-9]+"
 """The grid chart's StatefulSets: one for the managers, one per partition (``kubegrid-partition-<n>``)."""
 
@@ -53,9 +56,5 @@ def monitor_labels(spec: StackSpec) -> dict[str, str]:
 
 def prometheus_peer(spec: StackSpec) -> dict[str, Any]:
     """A NetworkPolicy peer: the Prometheus servers in the monitoring namespace."""
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace(spec)}},
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace(spec)}},
             "podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)}}
-
-
-def spark_teams(spec: StackSpec):
-    return tuple(t for t in spec.teams if t.spark)

@@ -24,7 +24,7 @@ from .. import labels, yaml_text
 from ..grid import NAMES, PORTS, SPACE_NAME, lookup_locators
 from ..pod_security import container_security_context, pod_security_context
 from ..quantities import cpu_millis
-from ..scheduling import GPU_RESOURCE, pool_affinity, pool_tolerations
+from ..scheduling import GPU_RESOURCE, pool_placement
 from .names import (CONFIG_MAP, DRIVER_ACCOUNT, DRIVER_CONTAINER, EVENT_LOG_MOUNT, EVENT_LOG_SUBDIR, EVENT_LOG_VOLUME,
                     EXECUTOR_ACCOUNT, EXECUTOR_CONTAINER, SPARK_UID, SPARK_USER, team_image)
 from .sizing import DRIVER, ExecutorSize, cpu_executor, cpu_pools, executors_in_quota, gpu_executor, gpu_pools
@@ -100,11 +100,7 @@ def pod_template(team: TeamSpec, role: str, size: ExecutorSize, pools: tuple[Nod
         "containers": [main],
         "volumes": volumes + (extra_volumes or []),
     }
-    if pools:
-        spec["affinity"] = pool_affinity(pools)
-        tolerations = pool_tolerations(pools)
-        if tolerations:
-            spec["tolerations"] = tolerations
+    spec.update(pool_placement(pools))
     if role == "executor" and any(p.capacity_type is CapacityType.SPOT for p in pools):
         spec["terminationGracePeriodSeconds"] = DECOMMISSION_GRACE_SECONDS
     return {"apiVersion": "v1", "kind": "Pod",
