@@ -130,6 +130,11 @@ def grid_image(spec: StackSpec) -> str:
     return f"{spec.grid.image_repository or PRODUCT_IMAGES[spec.grid.product]}:{spec.grid.version}"
 
 
+def insightedge_image(spec: StackSpec) -> str:
+    """The insightedge image of the grid's version: Spark 2.4 with the grid's connector (and Zeppelin)."""
+    return f"{NOTEBOOK_IMAGE}:{spec.grid.version}"
+
+
 def license_secret_name(spec: StackSpec) -> str:
     """The Secret the chart reads the license from; empty lets the chart create one."""
     if spec.grid.license_secret_name:

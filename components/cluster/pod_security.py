@@ -8,9 +8,15 @@ from typing import Any
 LEVEL = "restricted"
 
 
-def namespace_labels() -> dict[str, str]:
-    """Enforce, audit and warn at the restricted level."""
-    return {f"pod-security.kubernetes.io/{mode}": LEVEL for mode in ("enforce", "audit", "warn")}
+BASELINE = "baseline"
+"""Only for a team that runs the insightedge image's Spark 2.4, which cannot set a pod's security context."""
+
+
+def namespace_labels(enforce: str = LEVEL) -> dict[str, str]:
+    """Enforce ``enforce`` (restricted unless said otherwise); audit and warn at the restricted level,
+    so a pod below it is always reported."""
+    return {"pod-security.kubernetes.io/enforce": enforce,
+            **{f"pod-security.kubernetes.io/{mode}": LEVEL for mode in ("audit", "warn")}}
 
 
 def pod_security_context(uid: int, gid: int | None = None) -> dict[str, Any]:

@@ -50,12 +50,15 @@ def team_group(team: str, role: str) -> str:
 
 
 def team_namespace(team: TeamSpec) -> dict[str, Any]:
+    """The team's namespace: Pod Security restricted, or baseline for a team with ``insightedge``
+    jobs (Spark 2.4 creates their pods without a security context; docs/gigaspaces.md)."""
+    enforce = pod_security.BASELINE if team.insightedge else pod_security.LEVEL
     return {
         "apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": team.name, "labels": {
             **labels.standard("team", **{labels.TEAM_LABEL: team.name}),
             labels.GRID_CLIENT_LABEL: "true",
-            **pod_security.namespace_labels(),
+            **pod_security.namespace_labels(enforce),
         }},
     }
 

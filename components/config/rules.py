@@ -220,9 +220,15 @@ def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
             fail(f"{at}.s3Access", "only applies when cluster.mode is eks (S3 access is granted through EKS Pod Identity)")
         if team.s3_access and not team.spark:
             fail(f"{at}.s3Access", "only applies when spark is true")
-        for j, name in enumerate(team.node_pools):
-            if name not in pool_names:
-                fail(f"{at}.nodePools[{j}]", f"got {name!r}; not a pool of this stack{suggestion(name, pool_names)}; pools: {', '.join(pool_names) or 'none'}")
+        unknown = [(j, name) for j, name in enumerate(team.node_pools) if name not in pool_names]
+        for j, name in unknown:
+            fail(f"{at}.nodePools[{j}]", f"got {name!r}; not a pool of this stack{suggestion(name, pool_names)}; pools: {', '.join(pool_names) or 'none'}")
+        if team.insightedge and not team.spark:
+            fail(f"{at}.insightedge", "only applies when spark is true")
+        elif team.insightedge and spec.node_pools and not unknown and not spec.untainted_cpu_pools(team):
+            pools = ", ".join(p.name for p in spec.team_pools(team))
+            fail(f"{at}.insightedge", f"needs a CPU pool without taints among the team's pools ({pools}): the "
+                                      "insightedge image's Spark 2.4 cannot give its pods tolerations")
 
 
 def _check_observability(spec: StackSpec, fail) -> None:

@@ -10,11 +10,19 @@ from tests.support.stacks import STACK_NAMES, stack_spec
 
 
 def test_every_namespace_the_stack_creates_enforces_audits_and_warns_restricted():
+    """Only the namespace of a team with insightedge jobs enforces less (baseline), and it still audits
+    and warns at restricted."""
     for stack in STACK_NAMES:
-        for obj in stack_objects(stack_spec(stack)):
+        spec = stack_spec(stack)
+        lowered = {t.name for t in spec.teams if t.insightedge}
+        for obj in stack_objects(spec):
             if obj["kind"] == "Namespace":
-                assert namespace_labels().items() <= obj["metadata"]["labels"].items()
+                enforce = "baseline" if obj["metadata"]["name"] in lowered else "restricted"
+                assert namespace_labels(enforce).items() <= obj["metadata"]["labels"].items()
     assert set(namespace_labels().values()) == {"restricted"}
+    assert namespace_labels("baseline") == {"pod-security.kubernetes.io/enforce": "baseline",
+                                            "pod-security.kubernetes.io/audit": "restricted",
+                                            "pod-security.kubernetes.io/warn": "restricted"}
 
 
 def test_a_pod_with_these_contexts_passes_and_a_changed_one_does_not():

@@ -77,7 +77,7 @@ def test_a_gpu_quota_without_a_gpu_pool():
 
 def test_teams_without_spark_are_not_held_to_executor_sizes():
     def no_spark(config):
-        config["kubegrid:teams"][0].update(spark=False, quota={"cpu": 1, "memoryGiB": 2})
+        config["kubegrid:teams"][0].update(spark=False, insightedge=False, quota={"cpu": 1, "memoryGiB": 2})
 
     assert findings("local", no_spark) == []
 

@@ -26,12 +26,16 @@ def test_every_object_validates_and_is_applied_exactly_as_rendered(run_stack, ea
 
 
 def test_a_namespace_per_team_enforcing_restricted_and_marked_grid_client(each_stack):
+    """restricted everywhere, except that a team with insightedge jobs enforces baseline (Spark 2.4
+    sets no security context) and still audits and warns at restricted."""
     spec = stack_spec(each_stack)
     namespaces = {o["metadata"]["name"]: o["metadata"]["labels"] for o in of_kind(cluster_objects(spec), "Namespace")}
     for team in spec.teams:
         labels = namespaces[team.name]
         assert labels[GRID_CLIENT_LABEL] == "true" and labels["kubegrid.io/team"] == team.name
-        for mode in ("enforce", "audit", "warn"):
+        enforced = "baseline" if team.insightedge else "restricted"
+        assert labels["pod-security.kubernetes.io/enforce"] == enforced
+        for mode in ("audit", "warn"):
             assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
 
 

@@ -28,7 +28,7 @@ from .dashboards import dashboard_config_maps, dashboards
 from .history import history_objects, history_teams
 from .monitors import monitors
 from .network import scrape_policy
-from .releases import (NODE_EXPORTER_RESOURCES, affinity_pools, dcgm_release, kube_prometheus_stack_release,
+from .releases import (affinity_pools, dcgm_release, kube_prometheus_stack_release,
                        observability_releases, tolerated_pools)
 from .rules import prometheus_rule, rule_groups
 

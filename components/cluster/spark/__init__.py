@@ -16,7 +16,8 @@ from .. import labels
 from ..tenancy import api_server_egress, aws_egress
 from .cleanup import cleanup_objects, cleanup_pod_labels
 from .names import EVENT_LOG_VOLUME, SPARK_ROLE_LABEL
-from .pod_templates import spark_config_map
+from .config_map import spark_config_map
+from .insightedge import insightedge_objects
 from .rbac import spark_accounts
 
 
@@ -55,4 +56,4 @@ def spark_objects(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
     if not team.spark:
         return []
     return [*spark_accounts(team), spark_config_map(spec, team), *event_log_claim(spec, team),
-            *cleanup_objects(team), *spark_network_policies(spec, team)]
+            *cleanup_objects(team), *spark_network_policies(spec, team), *insightedge_objects(spec, team)]

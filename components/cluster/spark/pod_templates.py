@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 
 from ...config import CapacityType, NodePoolSpec, StackSpec, TeamSpec
-from .. import labels, yaml_text
+from .. import labels
 from ..grid import NAMES, PORTS, SPACE_NAME, lookup_locators
 from ..pod_security import container_security_context, pod_security_context
 from ..quantities import cpu_millis
@@ -243,34 +243,3 @@ def event_log_dir(spec: StackSpec, team: TeamSpec) -> str:
         first = team.s3_access[0].removeprefix("s3://")
         return f"s3a://{first.rstrip('/')}/{EVENT_LOG_SUBDIR}/"
     return f"file://{EVENT_LOG_MOUNT}"
-
-
-def properties_text(header: str, conf: dict[str, str]) -> str:
-    width = max(len(key) for key in conf)
-    return header + "".join(f"{key:<{width}}  {value}\n" for key, value in conf.items())
-
-
-def spark_files(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
-    """The ConfigMap's files by name."""
-    gpu_template = gpu_executor_template(spec, team)
-    header = (f"# Spark defaults of team {team.name} (KubeGrid stack {spec.stack}); generated from the stack.\n"
-              f"# Pod templates are read from ./{local_dir(team)}/ where spark-submit runs.\n")
-    if gpu_template is not None:
-        header += RAPIDS_OPTION
-    files = {
-        SPARK_DEFAULTS: properties_text(header, spark_defaults(spec, team)),
-        DRIVER_TEMPLATE: yaml_text.dump(driver_template(spec, team), sort_keys=False),
-        CPU_EXECUTOR_TEMPLATE: yaml_text.dump(cpu_executor_template(spec, team), sort_keys=False),
-    }
-    if gpu_template is not None:
-        files[GPU_EXECUTOR_TEMPLATE] = yaml_text.dump(gpu_template, sort_keys=False)
-        files[GPU_DISCOVERY_SCRIPT] = GPU_DISCOVERY
-    return files
-
-
-def spark_config_map(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": CONFIG_MAP, "namespace": team.name, "labels": labels.standard("spark")},
-        "data": spark_files(spec, team),
-    }

@@ -77,7 +77,7 @@ def test_no_role_or_cluster_role_of_any_stack_has_a_wildcard(each_stack):
 
 def test_spark_off_means_no_spark_account_role_or_job():
     config = copy.deepcopy(stack_config("local"))
-    config["kubegrid:teams"][0]["spark"] = False
+    config["kubegrid:teams"][0].update(spark=False, insightedge=False)
     objects = cluster_objects(load_spec(config, "local"))
     assert not of_kind(objects, "ServiceAccount") and not of_kind(objects, "Role")
     assert not of_kind(objects, "CronJob") and not of_kind(objects, "ConfigMap")
