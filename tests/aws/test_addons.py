@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from tests.support.stacks import config_of
 from tests.support.aws import policy
 
 ADDON = "aws:eks/addon:Addon"

@@ -1,4 +1,4 @@
-"""The Kubernetes Pod Security "restricted" profile, checked on a pod spec.
+"""The Kubernetes Pod Security profiles, "restricted" and "baseline", checked on a pod spec.
 
 One implementation for every test: the chart's pods, the stack's jobs, and
 the pods Spark builds. It follows the profile's controls (baseline and
@@ -26,32 +26,60 @@ def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*(spec.get("initContainers") or []), *(spec.get("ephemeralContainers") or []), *(spec.get("containers") or [])]
 
 
+BASELINE_ADDED_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                               "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+"""Capabilities the baseline profile lets a container add."""
+
+
+def _shared_violations(spec: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """The controls baseline and restricted share: (pod problems, problems per container name)."""
+    pod: list[str] = [f"pod sets {flag}" for flag in ("hostNetwork", "hostPID", "hostIPC") if spec.get(flag)]
+    psc = spec.get("securityContext") or {}
+    pod += [f"pod sets sysctl {s.get('name')}" for s in psc.get("sysctls") or [] if s.get("name") not in BASELINE_SYSCTLS]
+    per: dict[str, list[str]] = {}
+    for c in containers(spec):
+        csc = c.get("securityContext") or {}
+        found = per.setdefault(c["name"], [])
+        if csc.get("privileged"):
+            found.append(f"{c['name']}: privileged")
+        if any("hostPort" in p for p in c.get("ports") or []):
+            found.append(f"{c['name']}: hostPort")
+        if csc.get("procMount", "Default") != "Default":
+            found.append(f"{c['name']}: procMount {csc['procMount']}")
+    return pod, per
+
+
+def baseline_violations(spec: dict[str, Any]) -> list[str]:
+    """What in a pod spec breaks the baseline profile (no host namespaces, ports or paths, no privilege,
+    only the default capabilities added, no unconfined seccomp, only safe sysctls)."""
+    pod, per = _shared_violations(spec)
+    problems = pod + [f"volume {v['name']} uses hostPath" for v in spec.get("volumes") or [] if "hostPath" in v]
+    psc = spec.get("securityContext") or {}
+    for c in containers(spec):
+        csc = c.get("securityContext") or {}
+        problems += per[c["name"]]
+        if set((csc.get("capabilities") or {}).get("add") or []) - BASELINE_ADDED_CAPABILITIES:
+            problems.append(f"{c['name']}: adds capabilities {csc['capabilities']['add']}")
+        if (csc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") == "Unconfined":
+            problems.append(f"{c['name']}: seccomp profile 'Unconfined'")
+    return problems
+
+
 def restricted_violations(spec: dict[str, Any], *, read_only_root: bool = True) -> list[str]:
     """What in a pod spec breaks the restricted profile (and, with ``read_only_root``,
     which containers have a writable root file system)."""
-    problems: list[str] = []
+    problems, per = _shared_violations(spec)
     psc = spec.get("securityContext") or {}
-    for flag in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(flag):
-            problems.append(f"pod sets {flag}")
     for volume in spec.get("volumes") or []:
         kinds = set(volume) - {"name"}
         if not kinds <= RESTRICTED_VOLUME_TYPES:
             problems.append(f"volume {volume['name']} uses {sorted(kinds)}")
-    for sysctl in psc.get("sysctls") or []:
-        if sysctl.get("name") not in BASELINE_SYSCTLS:
-            problems.append(f"pod sets sysctl {sysctl.get('name')}")
     if psc.get("runAsUser") == 0:
         problems.append("pod runs as UID 0")
     for c in containers(spec):
         csc = c.get("securityContext") or {}
         name = c["name"]
-        if csc.get("privileged"):
-            problems.append(f"{name}: privileged")
-        if any("hostPort" in p for p in c.get("ports") or []):
-            problems.append(f"{name}: hostPort")
-        if csc.get("procMount", "Default") != "Default":
-            problems.append(f"{name}: procMount {csc['procMount']}")
+        problems += per[name]
         if csc.get("allowPrivilegeEscalation") is not False:
             problems.append(f"{name}: allowPrivilegeEscalation is not false")
         if csc.get("runAsNonRoot", psc.get("runAsNonRoot")) is not True:

@@ -227,6 +227,8 @@ class Workspace:
     ca: Path
     objects: list[dict[str, Any]]
     context: str = "kubegrid"
+    spark24: Optional[Path] = None
+    """A Spark 2.4 (tests.support.spark24): ``insightedge-submit`` on PATH runs its spark-submit."""
 
     def __post_init__(self) -> None:
         self.bin = self.root / "bin"
@@ -237,6 +239,10 @@ class Workspace:
         kubectl = self.bin / "kubectl"
         kubectl.write_text(FAKE_KUBECTL.replace("__PYTHON__", sys.executable))
         kubectl.chmod(0o755)
+        if self.spark24 is not None:
+            submit = self.bin / "insightedge-submit"
+            submit.write_text(INSIGHTEDGE_SUBMIT.replace("__SPARK_HOME__", str(self.spark24)))
+            submit.chmod(0o755)
         self.objects_file = self.root / "cluster-objects.json"
         self.objects_file.write_text(json.dumps(self.objects))
         self.kubeconfig = self.root / "kubeconfig"
@@ -401,6 +407,14 @@ def cluster_nodes(spec: Any) -> list[Node]:
                           pool.shape.gpus))
     nodes.append(Node("drivers-node", {}, math.inf, math.inf, 0))
     return nodes
+
+
+INSIGHTEDGE_SUBMIT = """#!/usr/bin/env bash
+# Stand-in for GigaSpaces' insightedge-submit (Spark's spark-submit with the InsightEdge jars on the
+# class path): Spark 2.4's own spark-submit, the connector being in the image the pods run.
+export SPARK_HOME=__SPARK_HOME__
+exec "$SPARK_HOME/bin/spark-submit" "$@"
+"""
 
 
 @dataclass
@@ -839,13 +853,17 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
     the driver pod, its Service and ConfigMaps and watches the pod (the submit's whole part).
     """
     out = inputs.spark[team]
-    command = out["sparkSubmitGpu" if kind == "gpu" else "sparkSubmitCpu"]
+    if kind == "insightedge":
+        from tests.support.spark24 import spark24_home
+        command, spark24 = out["insightedge"]["submit"], spark24_home()
+    else:
+        command, spark24 = out["sparkSubmitGpu" if kind == "gpu" else "sparkSubmitCpu"], None
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     cluster = Cluster(inputs, team, base, image_files, full, s3_keys)
     timings: dict[str, float] = {}
     try:
-        ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects)
+        ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects, spark24=spark24)
         t0 = time.time()
         fetch = ws.run(out["fetchFiles"])
         timings["fetch"] = time.time() - t0

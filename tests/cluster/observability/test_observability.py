@@ -5,7 +5,6 @@ NetworkPolicies, the pinned releases and their values, and the DaemonSets sizing
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
@@ -18,7 +17,6 @@ from components.cluster.observability import (dashboards, grafana_admin_secret, 
                                               observability_objects, observability_releases)
 from components.cluster.observability.names import PROMETHEUS_POD_LABELS
 from components.cluster.observability.prices import HOURLY_USD
-from components.cluster.tenancy import namespace_objects
 from components.config import ConfigError
 from components.config.instance_types import SHAPES
 from components.validation import validate

@@ -25,7 +25,6 @@ stand-in ``nvidia-smi``. See spark_runner's docstring and docs/spark.md.
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from pathlib import Path
@@ -33,12 +32,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.cluster.grid import NAMES, PORTS
 from components.cluster.spark.names import SPARK_VERSION
 from components.cluster.spark.sizing import pool_sizing
 from components.cluster.spark.submit import spark_outputs
 from tests.support import spark_runner as sr
-from tests.support.netpol import NAMESPACE_NAME, Address, Pod, can_connect
+from tests.support.spark_network import denied_connections
 from tests.support.pod_security import restricted_violations
 from tests.support.spark import parse_properties
 from tests.support.stacks import STACK_NAMES, stack_spec
@@ -49,15 +47,6 @@ needs_spark = pytest.mark.skipif(MISSING is not None, reason=f"Spark end-to-end 
 FULL_RUNS = {("local", "analytics", "cpu"), ("dev", "analytics", "cpu"), ("dev", "analytics", "gpu")}
 NOTEBOOK_STACK = "dev"
 DOCS = sr.ROOT / "docs" / "spark.md"
-
-API_ADDRESSES = {True: [Address("172.20.0.1"), Address("10.0.12.34")], False: [Address("10.96.0.1"),
-                                                                              Address("172.18.0.2")]}
-"""The API server as pods reach it: its Service address and an endpoint (EKS: a control-plane ENI in the VPC;
-kind: the control-plane container), by mode eks."""
-API_PORTS = {True: 443, False: 6443}
-DNS = Pod("kube-system", {"k8s-app": "kube-dns"}, "10.0.60.1")
-S3 = Address("52.216.0.10")
-POD_IDENTITY = Address("169.254.170.23")
 
 EXPLAINED_ROLE_VERBS = {
     ("delete", "pods"): "an executor that ends while the job runs (dynamic allocation removes it after "
@@ -116,57 +105,6 @@ def quota_room(quota: dict, driver: dict, executor: dict) -> int:
     if e["nvidia.com/gpu"]:
         room.append(float(hard["requests.nvidia.com/gpu"]) // e["nvidia.com/gpu"])
     return int(min(room))
-
-
-# ---------------------------------------------------------------- connections
-
-def grid_pods(objects: list, spec) -> dict[str, Pod]:
-    """The grid's pods by component, from the rendered chart's StatefulSets."""
-    out = {}
-    for o in objects:
-        if o["kind"] == "StatefulSet" and o["metadata"].get("namespace") == spec.grid.namespace:
-            labels = o["spec"]["template"]["metadata"]["labels"]
-            out.setdefault(labels.get("app.kubernetes.io/component", o["metadata"]["name"]),
-                           Pod(spec.grid.namespace, labels, f"10.0.50.{len(out) + 1}"))
-    return out
-
-
-def denied_connections(result: sr.CaseResult, inputs: sr.StackInputs, driver_ports: set[int]) -> list[str]:
-    """Every connection the job makes, judged by the stack's and the chart's NetworkPolicies."""
-    spec, team = inputs.spec, result.team
-    policies = [o for o in inputs.objects if o["kind"] == "NetworkPolicy"]
-    namespaces = {o["metadata"]["name"]: {**o["metadata"].get("labels", {}), NAMESPACE_NAME: o["metadata"]["name"]}
-                  for o in inputs.objects if o["kind"] == "Namespace"}
-    namespaces["kube-system"] = {NAMESPACE_NAME: "kube-system"}
-    drivers = [Pod(team, p["metadata"]["labels"], "10.0.70.1") for p in result.pods("driver")]
-    executors = [Pod(team, p["metadata"]["labels"], f"10.0.71.{i + 1}") for i, p in enumerate(result.pods("executor"))]
-    executor_ports = {int(p["containerPort"]) for pod in result.pods("executor")
-                      for c in pod["spec"]["containers"] for p in c.get("ports") or []}
-    grid = grid_pods(inputs.objects, spec)
-    lrmi = range(PORTS.lrmi_first, PORTS.lrmi_last + 1, 33)
-    wanted = []
-    for d in drivers:
-        wanted += [(f"driver -> API {a.ip}:{API_PORTS[spec.is_eks]}", d, a, API_PORTS[spec.is_eks], "TCP")
-                   for a in API_ADDRESSES[spec.is_eks]]
-        for e in executors:
-            wanted += [(f"executor -> driver :{p}", e, d, p, "TCP") for p in sorted(driver_ports)]
-            wanted += [(f"driver -> executor :{p}", d, e, p, "TCP") for p in sorted(executor_ports)]
-    for e1 in executors:
-        for e2 in executors:
-            if e1 is not e2:
-                wanted += [(f"executor -> executor :{p} (shuffle blocks)", e1, e2, p, "TCP") for p in executor_ports]
-    team_spec = next(t for t in spec.teams if t.name == team)
-    for pod in drivers + executors:
-        role = pod.labels.get("spark-role")
-        wanted += [(f"{role} -> DNS/{proto}", pod, DNS, 53, proto) for proto in ("UDP", "TCP")]
-        wanted += [(f"{role} -> grid manager :{p}", pod, grid["management"], p, "TCP") for p in (PORTS.lookup, PORTS.rest)]
-        wanted += [(f"{role} -> grid partition LRMI :{p}", pod, grid["partition"], p, "TCP") for p in lrmi]
-        wanted += [(f"grid partition -> {role} LRMI callback :{p}", grid["partition"], pod, p, "TCP") for p in lrmi]
-        if spec.is_eks and team_spec.s3_access:
-            wanted += [(f"{role} -> Pod Identity agent :80", pod, POD_IDENTITY, 80, "TCP"),
-                       (f"{role} -> S3 :443", pod, S3, 443, "TCP")]
-    return [what for what, src, dst, port, proto in wanted
-            if not can_connect(policies, src, dst, port, namespaces, proto)]
 
 
 # ---------------------------------------------------------------- checks on what Spark sent
@@ -342,7 +280,7 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
                                                r"network\.netty\.NettyBlockTransferService)' on port (\d+)",
                                                result.log("driver") or result.submit_log)}
     assert driver_ports
-    assert not denied_connections(result, inputs, driver_ports)
+    assert not denied_connections(inputs, result.team, result.pods("driver"), result.pods("executor"), driver_ports)
 
 
 # ---------------------------------------------------------------- S3 event-log prefix

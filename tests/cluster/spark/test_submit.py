@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from components.offline import cli
 from components.cluster.spark.names import EXAMPLES_JAR

@@ -1,0 +1,205 @@
+"""The insightedge jobs' printed commands, run for real: Spark 2.4's spark-submit (2.4.8, the newest
+of the insightedge image's 2.4 line; tests/support/spark24.py) as ``insightedge-submit``, against the
+Kubernetes API stand-in loaded with the stack's objects (tests/support/spark_runner.py).
+
+What is checked is what Spark 2.4 sent: the driver pod, its Service and ConfigMap, and that the
+team's namespace admits them (RBAC, LimitRange, quota, Pod Security baseline), where they run, and
+that the connector's settings reach the driver. The driver itself is not run: it would run the
+insightedge image's InsightEdge jars, which are not public.
+
+Also checked against Spark 2.4.8's own jars: every key of ``insightedge-defaults.conf`` is one
+Spark 2.4 reads (a key it does not know would be ignored without a word).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from functools import lru_cache
+
+import pytest
+
+from components.cluster.grid import NAMES, PORTS, insightedge_image, service_host
+from components.cluster.scheduling import POOL_LABEL
+from components.cluster.spark.insightedge import INSIGHTEDGE_DEFAULTS, INSIGHTEDGE_USER
+from components.cluster.spark.submit import spark_outputs
+from tests.support import spark_runner as sr
+from tests.support.objects import named
+from tests.support.pod_security import baseline_violations, restricted_violations
+from tests.support.spark import parse_properties
+from tests.support.spark24 import spark24_home
+from tests.support.spark_network import denied_connections
+from tests.support.stacks import STACK_NAMES, stack_spec
+
+MISSING = sr.missing_prerequisites() or (
+    None if spark24_home() else "Spark 2.4 is not unpacked (python -m tests.support.spark24)")
+needs_spark24 = pytest.mark.skipif(MISSING is not None, reason=f"insightedge end-to-end runs: {MISSING}")
+
+CONNECTOR_KEYS = {"spark.insightedge.space.name", "spark.insightedge.space.manager"}
+"""The keys the 16.x connector reads (InsightEdge/insightedge InsightEdgeConfig.scala), not Spark's."""
+
+
+def java_properties(text: str) -> dict[str, str]:
+    """A Java properties file as Spark 2.4 writes the driver's (``key=value``, ``\\`` escapes)."""
+    pairs = (line.partition("=") for line in text.splitlines() if line and not line.startswith("#"))
+    return {re.sub(r"\\(.)", r"\1", k): re.sub(r"\\(.)", r"\1", v) for k, _, v in pairs}
+
+
+def _cases() -> list:
+    return [pytest.param(stack, team, id=f"{stack}-{team}") for stack in STACK_NAMES
+            for team, entry in spark_outputs(stack_spec(stack)).items() if "insightedge" in entry]
+
+
+_INPUTS: dict[str, sr.StackInputs] = {}
+
+
+def inputs_of(stack: str) -> sr.StackInputs:
+    if stack not in _INPUTS:
+        _INPUTS[stack] = sr.stack_inputs(stack)
+    return _INPUTS[stack]
+
+
+def test_some_stack_runs_insightedge_jobs_in_each_mode():
+    """local (mode existing) and dev (mode eks, a spot pool next to a tainted GPU pool) carry them."""
+    cases = {c.values[0] for c in _cases()}
+    assert {"local", "dev"} <= cases
+    assert {stack_spec(s).is_eks for s in cases} == {True, False}
+
+
+@needs_spark24
+@pytest.mark.parametrize("stack,team", _cases())
+def test_the_printed_insightedge_submit_creates_a_driver_the_namespace_admits(stack, team, tmp_path):
+    inputs = inputs_of(stack)
+    spec = inputs.spec
+    out = inputs.spark[team]["insightedge"]
+    data = named(inputs.objects, "ConfigMap", team, "kubegrid-spark")["data"]
+    result = sr.submit_case(inputs, team, "insightedge", tmp_path / "case", {}, full=False, timeout=120)
+
+    # fetchFiles, as printed, wrote the insightedge defaults next to the others
+    assert result.fetch.returncode == 0, result.fetch.stderr
+    assert (result.workspace.cwd / f"kubegrid-{team}" / INSIGHTEDGE_DEFAULTS).read_text() == data[INSIGHTEDGE_DEFAULTS]
+    conf = parse_properties(data[INSIGHTEDGE_DEFAULTS])
+    conf.update(re.findall(r"--conf (\S+?)=(\S+)", out["submit"]))
+
+    # the submit (the user's token) created the driver pod, its Service and ConfigMap; nothing refused
+    assert len(result.pods("driver")) == 1, result.submit_log[-3000:]
+    assert not result.cluster.refused and not result.cluster.denied, (result.cluster.refused, result.cluster.denied)
+    assert {c.authorization for c in result.api.requests} == {f"Bearer {sr.USER_TOKEN}"}
+    assert {(c.verb, c.resource) for c in result.api.requests if c.verb == "create"} == {
+        ("create", "pods"), ("create", "services"), ("create", "configmaps")}
+    (driver,) = result.pods("driver")
+    pod = driver["spec"]
+    (main,) = pod["containers"]
+
+    # Pod Security: Spark 2.4 sets no security context, so the pod passes baseline and not restricted,
+    # which is why this namespace enforces baseline (and still audits and warns at restricted)
+    ns = named(inputs.objects, "Namespace", None, team)["metadata"]["labels"]
+    assert ns["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert ns["pod-security.kubernetes.io/warn"] == ns["pod-security.kubernetes.io/audit"] == "restricted"
+    assert baseline_violations(pod) == []
+    assert restricted_violations(pod)
+    assert "securityContext" not in pod and "securityContext" not in main
+
+    # the image, account and user the stack names
+    assert main["image"] == out["image"] == insightedge_image(spec) == conf["spark.kubernetes.container.image"]
+    assert pod["serviceAccountName"] == "spark-driver"
+    env = {e["name"]: e.get("value") for e in main.get("env") or []}
+    assert env["SPARK_USER"] == INSIGHTEDGE_USER
+    assert env["GS_LOOKUP_LOCATORS"] == conf["spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS"]
+
+    # placed on the team's one untainted pool (no tolerations: Spark 2.4 cannot set them)
+    if spec.is_eks:
+        assert pod["nodeSelector"] == {POOL_LABEL: out["pool"]}
+        assert out["pool"] in {p.name for p in spec.untainted_cpu_pools(next(t for t in spec.teams if t.name == team))}
+    else:
+        assert not pod.get("nodeSelector") and out["pool"] is None
+    assert "tolerations" not in pod
+
+    # requests and limits from the conf, so the LimitRange's defaults never apply; the quota admitted it
+    sent = next(r.body for r in result.api.requests if r.verb == "create" and r.resource == "pods")
+    for which in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(sent["spec"]["containers"][0]["resources"][which])
+    limits = main["resources"]["limits"]
+    assert sr.cpu_m(limits["cpu"]) == sr.cpu_m(conf["spark.kubernetes.driver.limit.cores"])
+    assert sr.memory_mi(limits["memory"]) == \
+        sr.memory_mi(conf["spark.driver.memory"]) + sr.memory_mi(conf["spark.driver.memoryOverhead"])
+
+    # the kubegrid labels, so the namespace's NetworkPolicies and dashboards see a Spark driver
+    labels = driver["metadata"]["labels"]
+    assert labels["spark-role"] == "driver" and labels["kubegrid.io/team"] == team
+    assert labels["app.kubernetes.io/component"] == "spark-driver"
+
+    # the connector's settings reach the driver (Spark 2.4 hands it its conf in the ConfigMap it created)
+    (conf_map,) = result.created("configmaps")
+    driver_conf = java_properties(conf_map["data"]["spark.properties"])
+    assert driver_conf["spark.insightedge.space.manager"] == NAMES.manager
+    assert driver_conf["spark.insightedge.space.name"] == conf["spark.insightedge.space.name"]
+
+    # the lookup locator the connector derives from the manager name resolves in the team namespace to the
+    # grid's Service of that name, which the chart creates with the lookup port
+    locator = f"{driver_conf['spark.insightedge.space.manager']}-insightedge-manager-hs"
+    alias = named(inputs.objects, "Service", team, locator)
+    assert alias["spec"] == {"type": "ExternalName",
+                             "externalName": service_host(NAMES.spark_locator_service, spec.grid.namespace)}
+    target = named(inputs.objects, "Service", spec.grid.namespace, NAMES.spark_locator_service)
+    assert target["spec"]["clusterIP"] == "None"
+    assert PORTS.lookup in {p["port"] for p in target["spec"]["ports"]}
+
+    # event logs on the team's claim outside mode eks; none in mode eks (no S3 from the image's Hadoop)
+    mounts = {m["mountPath"]: m["name"] for m in main["volumeMounts"]}
+    if spec.is_eks:
+        assert "spark.eventLog.enabled" not in conf
+    else:
+        assert mounts[conf["spark.eventLog.dir"].removeprefix("file://")] == "spark-events"
+
+    # the driver reaches the API, DNS and the grid, and the grid calls it back
+    ports = {int(p["containerPort"]) for p in main.get("ports") or []}
+    assert not denied_connections(inputs, team, [driver], [], ports, s3=False)
+
+
+# ---------------------------------------------------------------- keys Spark 2.4 reads
+
+COMPOSED_KEYS = {"spark.kubernetes.authenticate.driver.serviceAccountName":
+                 ("spark.kubernetes.authenticate.driver", ".serviceAccountName")}
+"""Keys Spark 2.4's Config.scala builds from two constants (``s"$PREFIX.serviceAccountName"``)."""
+
+
+@lru_cache(maxsize=1)
+def spark24_strings() -> bytes:
+    """The class files of Spark 2.4's core and Kubernetes jars, where its configuration keys are constants."""
+    home = spark24_home()
+    blobs = []
+    for jar in ("spark-core_2.11-2.4.8.jar", "spark-kubernetes_2.11-2.4.8.jar"):
+        with zipfile.ZipFile(home / "jars" / jar) as z:
+            blobs += [z.read(n) for n in z.namelist() if n.endswith(".class")]
+    return b"\0".join(blobs)
+
+
+def known_to_spark24(key: str) -> bool:
+    """A key is read by Spark 2.4 when it is a constant of its jars, or built from two of them as its
+    Config.scala does, or a constant prefix (ending in a dot) followed by a name, with a volume's setting
+    among its constants."""
+    strings = spark24_strings()
+    if key.encode() in strings:
+        return True
+    if key in COMPOSED_KEYS:
+        return all(part.encode() in strings for part in COMPOSED_KEYS[key])
+    for prefix in ("spark.kubernetes.driver.label.", "spark.kubernetes.executor.label.",
+                   "spark.kubernetes.node.selector.", "spark.kubernetes.driverEnv.", "spark.executorEnv."):
+        if key.startswith(prefix):
+            return prefix.encode() in strings
+    m = re.fullmatch(r"(spark\.kubernetes\.(?:driver|executor)\.volumes\.)(persistentVolumeClaim)\.[^.]+\.(.+)", key)
+    return bool(m) and all(part.encode() in strings for part in m.groups())
+
+
+@needs_spark24
+def test_every_insightedge_key_is_one_spark_24_or_the_connector_reads():
+    assert not known_to_spark24("spark.kubernetes.driver.podTemplateFile")  # Spark 3.0: the check can fail
+    assert not known_to_spark24("spark.kubernetes.authenticate.executor.serviceAccountName")  # Spark 3.1
+    for stack in STACK_NAMES:
+        for obj in inputs_of(stack).objects:
+            text = (obj.get("data") or {}).get(INSIGHTEDGE_DEFAULTS) if obj["kind"] == "ConfigMap" else None
+            if text is None:
+                continue
+            for key in parse_properties(text):
+                assert key in CONNECTOR_KEYS or known_to_spark24(key), (stack, key)
