@@ -106,3 +106,20 @@ def test_with_a_context_the_command_writes_that_contexts_kubeconfig_first():
     assert plain.startswith("insightedge-submit --master ")
     assert plain.endswith("--class org.insightedge.examples.basic.SaveRdd "
                           "local:///opt/gigaspaces/insightedge/examples/jars/insightedge-examples.jar")
+
+
+def test_docs_show_the_printed_command_and_the_grid_properties():
+    """docs/spark.md shows dev's insightedge command byte for byte (line continuations joined), and the
+    grid properties of spark-defaults.conf as the stacks set them."""
+    from components.cluster.grid import lookup_locators, rest_url
+    from components.cluster.spark.pod_templates import spark_defaults
+    from tests.support.stacks import ROOT
+    text = (ROOT / "docs" / "spark.md").read_text()
+    block = text.split("<!-- insightedge-submit -->\n```bash\n", 1)[1].split("```", 1)[0]
+    spec = stack_spec("dev")
+    assert block.replace("\\\n  ", "").strip() == spark_outputs(spec)["analytics"]["insightedge"]["submit"]
+    conf = spark_defaults(spec, spec.teams[0])
+    for key in ("spark.insightedge.space.name", "spark.insightedge.space.manager", "spark.driver.extraJavaOptions"):
+        assert f"| `{key}`" in text and f"`{conf[key]}`" in text, key
+    assert f"`{lookup_locators(stack_spec('local'))}`" in text
+    assert f"`{rest_url(spec)}/v2/info`" in text
