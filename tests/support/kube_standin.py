@@ -49,7 +49,7 @@ KINDS = {
     "resourcequotas": "ResourceQuota", "limitranges": "LimitRange", "endpoints": "Endpoints",
 }
 PLURALS = {kind: plural for plural, kind in KINDS.items()}
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 PATH = re.compile(r"^/(?:api/(?P<cv>v1)|apis/(?P<group>[^/]+)/(?P<gv>[^/]+))"
                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$")
 

@@ -5,14 +5,14 @@ in a mount namespace of its own. Standard library only: it runs outside the proj
 
 It builds the container's root file system and execs the container's command:
 
-- the *image layer* (a tmpfs): what ``apache/spark:4.0.1-scala2.13-java17-python3-ubuntu`` has
-  and the host lacks: ``/opt/spark`` with pyspark's ``bin``, ``sbin``, ``python`` (bound
-  read-only) and ``jars`` (links to pyspark's jars plus the extra jars: the stand-in examples
-  jar at ``examples/jars/spark-examples.jar``; with S3, the stand-in S3A file system, in place
-  of the hadoop-aws jar an image with S3A has), ``/opt/java/openjdk`` (the host's JDK 17),
-  ``/etc/passwd`` and ``group`` with ``spark:185`` as the image has, the cluster's hosts file,
-  and on GPU containers the ``nvidia-smi`` the NVIDIA container runtime injects (a stand-in
-  printing one GPU);
+- the *image layer* (a tmpfs): what the image has and the host lacks (the spec's ``spark``,
+  ``javaHome``, ``user``): its Spark home with the Spark distribution's ``bin``, ``sbin``,
+  ``python`` (bound read-only) and ``jars`` (links to the distribution's jars, leaving room for
+  the image's extra files: stand-in examples jars, the stand-in S3A file system), its Java home
+  (the host's JDK 17), ``/etc/passwd`` and ``group`` with the image's user (``spark:185`` for
+  ``apache/spark``, ``gs_user:1000`` in ``gs_group:2000`` for ``insightedge-enterprise``), the
+  cluster's hosts file, and on GPU containers the ``nvidia-smi`` the NVIDIA container runtime
+  injects (a stand-in printing one GPU);
 - an overlay of that layer over the host's ``/``, without an upper layer (so read-only) when
   the container says ``readOnlyRootFilesystem``;
 - ``/dev``, ``/proc``, ``/sys`` of the host; the pod's volumes bound at their mount paths
@@ -30,7 +30,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-SPARK_UID = 185
 CLUSTER_HOSTS = "/etc/kubegrid-cluster-hosts"
 FAKE_NVIDIA_SMI = "#!/bin/sh\n# injected by the emulated NVIDIA container runtime: one GPU, index 0\necho 0\n"
 
@@ -49,28 +48,35 @@ def pod_exec(spec_file: str) -> None:
     layer.mkdir(exist_ok=True)
     root.mkdir(exist_ok=True)
     _mount("-t", "tmpfs", "-o", "mode=755", "image-layer", str(layer))
-    spark = layer / "opt/spark"
+    home = spec["spark"]["home"]
+    spark = layer / home.lstrip("/")
     for d in ("bin", "sbin", "jars", "examples/jars", "conf", "python", "work-dir"):
         (spark / d).mkdir(parents=True, exist_ok=True)
     (spark / "RELEASE").write_text("")
-    pyspark = Path(spec["pyspark"])
-    # pyspark's jars are bound at HOST_JARS and linked from jars/ by their path inside the pod: a link
-    # to the host's path would break where the pod mounts a volume over a directory on that path (its
+    dist = Path(spec["spark"]["dist"])
+    # the distribution's jars are bound at HOST_JARS and linked from jars/ by their path inside the pod: a
+    # link to the host's path would break where the pod mounts a volume over a directory on that path (its
     # /tmp, when the checkout lives under /tmp); links keep room in jars/ for the image's extra jars.
     (spark / HOST_JARS).mkdir()
-    for jar in sorted((pyspark / "jars").iterdir()):
-        (spark / "jars" / jar.name).symlink_to(f"/opt/spark/{HOST_JARS}/{jar.name}")
+    for jar in sorted((dist / "jars").iterdir()):
+        (spark / "jars" / jar.name).symlink_to(f"{home}/{HOST_JARS}/{jar.name}")
     for name, source in spec["imageFiles"].items():
         target = layer / name.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
-    (layer / "opt/java/openjdk").mkdir(parents=True)
-    os.chown(spark / "work-dir", SPARK_UID, SPARK_UID)
+    (layer / spec["javaHome"].lstrip("/")).mkdir(parents=True)
+    user, uid, group_name, gid = spec["user"]
+    owned = layer / spec["owned"].lstrip("/")
+    for path in [owned, *owned.rglob("*")]:
+        os.chown(path, uid, gid, follow_symlinks=False)
     etc = layer / "etc"
     etc.mkdir()
-    passwd, group = Path("/etc/passwd").read_text(), Path("/etc/group").read_text()
-    passwd += f"spark:x:{SPARK_UID}:{SPARK_UID}::/nonexistent:/usr/sbin/nologin\n"
-    group += f"spark:x:{SPARK_UID}:\n"
+    def without(text: str, name: str, number: int) -> str:  # the host's entries of the same name or number
+        return "".join(line + "\n" for line in text.splitlines()
+                       if line.split(":")[0] != name and line.split(":")[2:3] != [str(number)])
+
+    passwd = without(Path("/etc/passwd").read_text(), user, uid) + f"{user}:x:{uid}:{gid}::/nonexistent:/usr/sbin/nologin\n"
+    group = without(Path("/etc/group").read_text(), group_name, gid) + f"{group_name}:x:{gid}:\n"
     (etc / "passwd").write_text(passwd)
     (etc / "group").write_text(group)
     shutil.copy(spec["clusterHosts"], layer / CLUSTER_HOSTS.lstrip("/"))
@@ -91,11 +97,11 @@ def pod_exec(spec_file: str) -> None:
                str(root))
     for d in ("dev", "proc", "sys"):
         _mount("--rbind", f"/{d}", str(root / d))
-    _mount("--bind", "-o", "ro", str(pyspark / "jars"), str(root / "opt/spark" / HOST_JARS))
+    _mount("--bind", "-o", "ro", str(dist / "jars"), str(root / home.lstrip("/") / HOST_JARS))
     for d in ("bin", "sbin", "python"):
-        if (pyspark / d).exists():
-            _mount("--bind", "-o", "ro", str(pyspark / d), str(root / "opt/spark" / d))
-    _mount("--bind", "-o", "ro", spec["jdk"], str(root / "opt/java/openjdk"))
+        if (dist / d).exists():
+            _mount("--bind", "-o", "ro", str(dist / d), str(root / home.lstrip("/") / d))
+    _mount("--bind", "-o", "ro", spec["jdk"], str(root / spec["javaHome"].lstrip("/")))
     for m in sorted(spec["mounts"], key=lambda m: m["path"].rstrip("/").count("/")):
         source = os.path.join(m["source"], m["subPath"]) if m.get("subPath") else m["source"]
         target = str(root / m["path"].lstrip("/"))

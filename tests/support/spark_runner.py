@@ -25,14 +25,19 @@ The emulated cluster (not what the stack or Spark generate; see docs/spark.md, "
   one for drivers and other pods; the Cluster Autoscaler that would add nodes is not emulated, so
   a pod that fits no node stays Pending (``Unschedulable``), as it would until a node is added.
   In mode existing the stack knows no nodes: one node takes every pod.
-- the image: ``/opt/spark`` from pyspark 4.0.1, the host's JDK 17, ``spark:185`` in /etc/passwd;
-  the examples jar is a small SparkPi of our own (tests/cluster/spark/image/, same class, argument
-  and output line); the S3A connector is a stand-in (same class name) keeping objects in a
-  directory of the emulated cluster; GPU containers get a stand-in ``nvidia-smi``.
+- the image (:class:`ImageProfile`, by the container's image): for ``apache/spark``, ``/opt/spark``
+  from pyspark 4.0.1, the host's JDK 17, ``spark:185`` in /etc/passwd; the examples jar is a small
+  SparkPi of our own (tests/cluster/spark/image/, same class, argument and output line); the S3A
+  connector is a stand-in (same class name) keeping objects in a directory of the emulated cluster;
+  GPU containers get a stand-in ``nvidia-smi``. For ``gigaspaces/insightedge-enterprise``, Spark
+  2.4.8 (tests/support/spark24.py) as ``$GS_HOME/insightedge/spark``, the host's JDK 17 where the
+  image has Java 8, ``gs_user:1000`` in ``gs_group:2000`` owning ``GS_HOME``, Spark 2.4's
+  entrypoint, and a stand-in of GigaSpaces' SaveRdd example;
 - cluster DNS: JVMs get ``-Djdk.net.hosts.file`` (``JAVA_TOOL_OPTIONS``) mapping the namespace's
   Services and pods to 127.0.0.1 (one network namespace: every pod IP is 127.0.0.1);
-- the in-cluster API address: drivers get ``-Dspark.kubernetes.driver.master=<stand-in>`` the same
-  way (the stand-in is plain HTTP, not ``https://kubernetes.default.svc``);
+- the in-cluster API address: Spark 4 drivers get ``-Dspark.kubernetes.driver.master=<stand-in>`` the
+  same way; Spark 2.4 drivers dial ``https://kubernetes.default.svc`` on 443, which :class:`ServicePort`
+  forwards to the stand-in;
 - node memory: executor heaps above ``heap_cap`` are capped (this machine has less memory than
   the pools' nodes), each change recorded in :attr:`Kubelet.adjustments`.
 """
@@ -45,6 +50,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -57,6 +63,7 @@ import yaml
 
 from components.cluster.spark.names import SPARK_VERSION
 from tests.support.kube_standin import ApiError, KubeStandIn, Request
+from tests.support.spark24 import spark24_home
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_SOURCES = ROOT / "tests" / "cluster" / "spark" / "image" / "src"
@@ -74,6 +81,8 @@ S3_MOUNT = "/var/run/kubegrid-s3"
 USER_TOKEN = "user-token"
 EXAMPLES_JAR_PATH = "/opt/spark/examples/jars/spark-examples.jar"
 S3A_JAR_PATH = "/opt/spark/jars/kubegrid-s3a-standin.jar"
+INSIGHTEDGE_HOME = "/opt/gigaspaces"
+INSIGHTEDGE_EXAMPLES_JAR_PATH = f"{INSIGHTEDGE_HOME}/insightedge/examples/jars/insightedge-examples.jar"
 
 
 # ---------------------------------------------------------------- prerequisites
@@ -142,19 +151,26 @@ def stack_inputs(name: str) -> StackInputs:
 _BUILD_LOCK = threading.Lock()
 
 
-def build_image_jars(out: Path) -> dict[str, Path]:
-    """The stand-in examples jar and S3A jar, compiled with javac against pyspark's jars (once per ``out``)."""
-    jars = {"examples": out / "spark-examples.jar", "s3a": out / "kubegrid-s3a-standin.jar"}
+STAND_IN_JARS = {  # key: (jar, source package, the Spark it is compiled against, javac --release)
+    "examples": ("spark-examples.jar", "org/apache/spark/examples", pyspark_home, "17"),
+    "s3a": ("kubegrid-s3a-standin.jar", "org/apache/hadoop/fs/s3a", pyspark_home, "17"),
+    "insightedge-examples": ("insightedge-examples.jar", "org/insightedge/examples/basic", spark24_home, "8"),
+}
+
+
+def build_image_jars(out: Path, keys: tuple[str, ...] = ("examples", "s3a")) -> dict[str, Path]:
+    """The stand-in jars (:data:`STAND_IN_JARS`), compiled with javac against their Spark's jars (once per ``out``)."""
+    jars = {key: out / STAND_IN_JARS[key][0] for key in keys}
     with _BUILD_LOCK:
-        if all(j.exists() for j in jars.values()):
-            return jars
-        classpath = f"{pyspark_home()}/jars/*"
-        for key, package in (("examples", "org/apache/spark/examples"), ("s3a", "org/apache/hadoop/fs/s3a")):
+        for key, jar in jars.items():
+            if jar.exists():
+                continue
+            _, package, spark, release = STAND_IN_JARS[key]
             classes = out / f"classes-{key}"
             sources = sorted(str(p) for p in (IMAGE_SOURCES / package).glob("*.java"))
-            subprocess.run(["javac", "-nowarn", "-d", str(classes), "-cp", classpath, *sources], check=True,
-                           capture_output=True)
-            subprocess.run(["jar", "cf", str(jars[key]), "-C", str(classes), "."], check=True)
+            subprocess.run(["javac", "-nowarn", "--release", release, "-d", str(classes), "-cp", f"{spark()}/jars/*",
+                            *sources], check=True, capture_output=True)
+            subprocess.run(["jar", "cf", str(jar), "-C", str(classes), "."], check=True)
     return jars
 
 
@@ -299,6 +315,70 @@ def entrypoint_command(args: list[str], env: dict[str, str], cwd: str) -> list[s
     return list(args)
 
 
+def entrypoint_command_24(args: list[str], env: dict[str, str], cwd: str) -> list[str]:
+    """The insightedge image's entrypoint for Spark's pods: docker-entrypoint.sh adds
+    ``SPARK_DIST_CLASSPATH`` (the InsightEdge jars) to ``SPARK_CLASSPATH`` and runs Spark 2.4's
+    Kubernetes entrypoint.sh, whose driver and executor cases these are (without tini)."""
+    classpath = f"{env.get('SPARK_CLASSPATH', '')}:{env.get('SPARK_DIST_CLASSPATH', '')}:{env['SPARK_HOME']}/jars/*"
+    java_opts = [env[k] for k in sorted((k for k in env if re.fullmatch(r"SPARK_JAVA_OPT_\d+", k)),
+                                        key=lambda k: int(k.rsplit("_", 1)[1]))]  # sort -t_ -k4 -n
+    if env.get("SPARK_EXTRA_CLASSPATH"):
+        classpath = f"{classpath}:{env['SPARK_EXTRA_CLASSPATH']}"
+    if args and args[0] == "driver":
+        return [f"{env['SPARK_HOME']}/bin/spark-submit", "--conf",
+                f"spark.driver.bindAddress={env.get('SPARK_DRIVER_BIND_ADDRESS', '')}", "--deploy-mode", "client",
+                *args[1:]]
+    if args and args[0] == "executor":
+        memory = env.get("SPARK_EXECUTOR_MEMORY", "")
+        return [f"{env['JAVA_HOME']}/bin/java", *java_opts, f"-Xms{memory}", f"-Xmx{memory}", "-cp", classpath,
+                "org.apache.spark.executor.CoarseGrainedExecutorBackend",
+                "--driver-url", env.get("SPARK_DRIVER_URL", ""), "--executor-id", env.get("SPARK_EXECUTOR_ID", ""),
+                "--cores", env.get("SPARK_EXECUTOR_CORES", ""), "--app-id", env.get("SPARK_APPLICATION_ID", ""),
+                "--hostname", env.get("SPARK_EXECUTOR_POD_IP", "")]
+    return list(args)
+
+
+@dataclass(frozen=True)
+class ImageProfile:
+    """What an emulated image brings: its Spark (a host directory with ``bin`` and ``jars``), where it
+    lives, its Java's path, user, working directory, environment and entrypoint, and its extra files
+    (path in the image -> key of the built stand-in jars)."""
+    spark_home: str
+    java_home: str
+    user: tuple[str, int]
+    group: tuple[str, int]
+    workdir: str
+    env: dict[str, str]
+    entrypoint: Any
+    files: dict[str, str]
+    dist: Any
+    """Where its Spark is on the host: a function returning the directory, or None."""
+    owned: str
+    """The directory the image gives its user (apache/spark: the work dir; insightedge: GS_HOME, chown -R)."""
+
+
+APACHE_IMAGE = ImageProfile("/opt/spark", "/opt/java/openjdk", ("spark", SPARK_UID), ("spark", SPARK_UID),
+                            IMAGE_WORKDIR, IMAGE_ENV, entrypoint_command,
+                            {EXAMPLES_JAR_PATH: "examples", S3A_JAR_PATH: "s3a"}, pyspark_home, IMAGE_WORKDIR)
+INSIGHTEDGE_IMAGE = ImageProfile(
+    f"{INSIGHTEDGE_HOME}/insightedge/spark", "/usr/lib/jvm/java-1.8-openjdk", ("gs_user", 1000), ("gs_group", 2000),
+    INSIGHTEDGE_HOME,
+    {  # ENV of gigaspaces/insightedge-enterprise (Gigaspaces/docker insightedge-enterprise/Dockerfile), less the
+       # InsightEdge jars' class path, which are not public; JAVA_HOME is the openjdk 8 base image's
+        "PATH": "/usr/lib/jvm/java-1.8-openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "JAVA_HOME": "/usr/lib/jvm/java-1.8-openjdk", "LANG": "C.UTF-8", "GS_HOME": INSIGHTEDGE_HOME,
+        "SPARK_HOME": f"{INSIGHTEDGE_HOME}/insightedge/spark", "SPARK_CONF_DIR": f"{INSIGHTEDGE_HOME}/insightedge/spark/conf",
+        "SPARK_DIST_CLASSPATH": "", "INSIGHTEDGE_SPACE_NAME": "insightedge-space", "GS_LRMI_PORT": "8200-8299",
+    },
+    entrypoint_command_24, {INSIGHTEDGE_EXAMPLES_JAR_PATH: "insightedge-examples"}, spark24_home, INSIGHTEDGE_HOME)
+"""The insightedge image as emulated: Spark 2.4.8's jars where the image has 2.4.4 with the InsightEdge jars,
+the host's JDK 17 where it has Java 8, a stand-in examples jar (tests/cluster/spark/image/)."""
+
+
+def image_profile(image: str) -> ImageProfile:
+    return INSIGHTEDGE_IMAGE if image.startswith("gigaspaces/insightedge-enterprise:") else APACHE_IMAGE
+
+
 def expand(text: str, env: dict[str, str]) -> str:
     """The kubelet's ``$(VAR)`` expansion of command and args (``$$`` escapes)."""
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
@@ -382,7 +462,11 @@ class Node:
 
 
 def pod_affinity_pools(pod: dict[str, Any]) -> Optional[set[str]]:
-    """The pool names the pod's required node affinity admits; None: any node."""
+    """The pool names the pod's node selector (Spark 2.4's placement) or required node affinity (the
+    templates') admits; None: any node."""
+    selected = (pod["spec"].get("nodeSelector") or {}).get("kubegrid.io/pool")
+    if selected:
+        return {selected}
     terms = ((((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
               .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")) or []
     pools: set[str] = set()
@@ -599,7 +683,8 @@ class Kubelet:
                            "readOnly": True, "subPath": None})
         if self.s3_root is not None:
             mounts.append({"path": S3_MOUNT, "source": str(self.s3_root), "readOnly": False, "subPath": None})
-        env = {**IMAGE_ENV, "HOSTNAME": meta["name"], "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        image = image_profile(container["image"])
+        env = {**image.env, "HOSTNAME": meta["name"], "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                "KUBERNETES_SERVICE_PORT": str(self.api.port), "KUBERNETES_SERVICE_PORT_HTTPS": str(self.api.port),
                **self._resolve_env(pod, container)}
         tool_opts = [f"-Djdk.net.hosts.file={CLUSTER_HOSTS}"]
@@ -612,24 +697,25 @@ class Kubelet:
             env["SPARK_EXECUTOR_MEMORY"] = self.heap_cap
         env["JAVA_TOOL_OPTIONS"] = " ".join(tool_opts)
         pod_sc, c_sc = spec.get("securityContext") or {}, container.get("securityContext") or {}
-        uid = c_sc.get("runAsUser", pod_sc.get("runAsUser", SPARK_UID))  # the image's USER spark
-        gid = c_sc.get("runAsGroup", pod_sc.get("runAsGroup", SPARK_UID))
+        uid = c_sc.get("runAsUser", pod_sc.get("runAsUser", image.user[1]))  # the image's USER
+        gid = c_sc.get("runAsGroup", pod_sc.get("runAsGroup", image.group[1]))
         groups = sorted({gid, *([pod_sc["fsGroup"]] if "fsGroup" in pod_sc else []),
                          *pod_sc.get("supplementalGroups", [])})
-        cwd = container.get("workingDir") or IMAGE_WORKDIR
+        cwd = container.get("workingDir") or image.workdir
         if container.get("command"):
             command = [expand(a, env) for a in container["command"] + (container.get("args") or [])]
         else:
-            command = entrypoint_command([expand(a, env) for a in container.get("args") or []], env, cwd)
-        image_files = {EXAMPLES_JAR_PATH: str(self.image_files["examples"])}
-        if self.s3_root is not None:
-            image_files[S3A_JAR_PATH] = str(self.image_files["s3a"])
+            command = image.entrypoint([expand(a, env) for a in container.get("args") or []], env, cwd)
+        image_files = {path: str(self.image_files[key]) for path, key in image.files.items()
+                       if key != "s3a" or self.s3_root is not None}
         gpu = "nvidia.com/gpu" in ((container.get("resources") or {}).get("limits") or {})
         return {"name": meta["name"], "sandbox": str(sandbox), "env": env, "command": command, "cwd": cwd,
                 "uid": uid, "gid": gid, "groups": groups, "mounts": mounts,
                 "readOnlyRoot": bool(c_sc.get("readOnlyRootFilesystem")),
                 "noNewPrivs": c_sc.get("allowPrivilegeEscalation") is False,
-                "gpu": gpu, "pyspark": str(pyspark_home()), "jdk": str(jdk_home()), "imageFiles": image_files,
+                "gpu": gpu, "spark": {"home": image.spark_home, "dist": str(image.dist())}, "jdk": str(jdk_home()),
+                "javaHome": image.java_home, "user": [*image.user, *image.group], "owned": image.owned,
+                "imageFiles": image_files,
                 "clusterHosts": str(self._cluster_hosts(meta["namespace"]))}
 
     # -- running it
@@ -693,6 +779,52 @@ def _now() -> str:
 
 
 # ---------------------------------------------------------------- the cluster
+
+class ServicePort:
+    """The API server's Service port as an in-cluster client dials it: 443 on 127.0.0.1 forwarded to the
+    stand-in. Spark 2.4's driver dials ``https://kubernetes.default.svc`` with no port (its master URL is
+    fixed; Spark 3 added ``spark.kubernetes.driver.master``)."""
+
+    def __init__(self, target_port: int, port: int = 443):
+        self.target = target_port
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (src, dst):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        try:  # wakes the accepting thread; close() alone leaves the socket listening while it waits
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.server.close()
+        for conn in self.open:
+            conn.close()
+
 
 class Cluster:
     """The cluster after `pulumi up`, for one team: the stand-in with the team's objects, RBAC,
@@ -861,6 +993,7 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     cluster = Cluster(inputs, team, base, image_files, full, s3_keys)
+    service_port = ServicePort(cluster.api.port) if full and kind == "insightedge" else None
     timings: dict[str, float] = {}
     try:
         ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects, spark24=spark24)
@@ -890,6 +1023,8 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
                 timings[f"pod:{run.role}:{run.name}"] = run.ended - run.started
     finally:
         cluster.stop()
+        if service_port is not None:
+            service_port.close()
     return CaseResult(inputs.name, team, kind, full, command, fetch, code,
                       (base / "submit.log").read_text(errors="replace"), cluster, ws, timings)
 

@@ -1,11 +1,15 @@
 """The insightedge jobs' printed commands, run for real: Spark 2.4's spark-submit (2.4.8, the newest
 of the insightedge image's 2.4 line; tests/support/spark24.py) as ``insightedge-submit``, against the
-Kubernetes API stand-in loaded with the stack's objects (tests/support/spark_runner.py).
+Kubernetes API stand-in loaded with the stack's objects, then the driver and the executors it creates
+run as the insightedge image's containers would (tests/support/spark_runner.py: Spark 2.4's
+entrypoint, the image's user gs_user, its GS_HOME owned by that user).
 
-What is checked is what Spark 2.4 sent: the driver pod, its Service and ConfigMap, and that the
-team's namespace admits them (RBAC, LimitRange, quota, Pod Security baseline), where they run, and
-that the connector's settings reach the driver. The driver itself is not run: it would run the
-insightedge image's InsightEdge jars, which are not public.
+What is checked is what Spark 2.4 sent and did: the driver pod, its Service and ConfigMap, the
+executor pods; that the team's namespace admits them (RBAC, LimitRange, quota, Pod Security
+baseline), where they run, and that the connector's settings reach the driver and the tasks, where
+the lookup locator the connector derives resolves. The example jar is a stand-in of GigaSpaces'
+SaveRdd (tests/cluster/spark/image/): the image's InsightEdge jars are not public, so nothing is
+written to a space; the image's Java 8 is the host's JDK 17.
 
 Also checked against Spark 2.4.8's own jars: every key of ``insightedge-defaults.conf`` is one
 Spark 2.4 reads (a key it does not know would be ignored without a word).
@@ -13,7 +17,9 @@ Spark 2.4 reads (a key it does not know would be ignored without a word).
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import zipfile
 from functools import lru_cache
 
@@ -66,14 +72,22 @@ def test_some_stack_runs_insightedge_jobs_in_each_mode():
     assert {stack_spec(s).is_eks for s in cases} == {True, False}
 
 
+@pytest.fixture(scope="module")
+def image_jars(tmp_path_factory):
+    return sr.build_image_jars(tmp_path_factory.mktemp("insightedge-image"), ("insightedge-examples",))
+
+
 @needs_spark24
 @pytest.mark.parametrize("stack,team", _cases())
-def test_the_printed_insightedge_submit_creates_a_driver_the_namespace_admits(stack, team, tmp_path):
+def test_the_printed_insightedge_submit_runs_in_the_team_namespace(stack, team, image_jars, tmp_path):
     inputs = inputs_of(stack)
     spec = inputs.spec
     out = inputs.spark[team]["insightedge"]
     data = named(inputs.objects, "ConfigMap", team, "kubegrid-spark")["data"]
-    result = sr.submit_case(inputs, team, "insightedge", tmp_path / "case", {}, full=False, timeout=120)
+    started = time.time()
+    result = sr.submit_case(inputs, team, "insightedge", tmp_path / "case", image_jars, full=True, timeout=240)
+    print(json.dumps({"case": f"{stack}-{team}-insightedge", "wall": round(time.time() - started, 1),
+                      **{k: round(v, 1) for k, v in result.timings.items()}}))
 
     # fetchFiles, as printed, wrote the insightedge defaults next to the others
     assert result.fetch.returncode == 0, result.fetch.stderr
@@ -81,12 +95,17 @@ def test_the_printed_insightedge_submit_creates_a_driver_the_namespace_admits(st
     conf = parse_properties(data[INSIGHTEDGE_DEFAULTS])
     conf.update(re.findall(r"--conf (\S+?)=(\S+)", out["submit"]))
 
-    # the submit (the user's token) created the driver pod, its Service and ConfigMap; nothing refused
+    # the submit (the user's token) created the driver pod, its Service and ConfigMap, and the job ran to
+    # its end: the driver made the products in its executors' tasks; nothing was refused
     assert len(result.pods("driver")) == 1, result.submit_log[-3000:]
     assert not result.cluster.refused and not result.cluster.denied, (result.cluster.refused, result.cluster.denied)
-    assert {c.authorization for c in result.api.requests} == {f"Bearer {sr.USER_TOKEN}"}
-    assert {(c.verb, c.resource) for c in result.api.requests if c.verb == "create"} == {
+    assert {(c.verb, c.resource) for c in result.api.requests
+            if c.verb == "create" and c.authorization == f"Bearer {sr.USER_TOKEN}"} == {
         ("create", "pods"), ("create", "services"), ("create", "configmaps")}
+    driver_log = result.log("driver")
+    assert result.submit_code == 0 and "phase: Succeeded" in result.submit_log, driver_log[-5000:]
+    assert "Saved 100000 products to space kubegrid-space" in driver_log, driver_log[-5000:]
+    assert not result.kubelet.errors, result.kubelet.errors
     (driver,) = result.pods("driver")
     pod = driver["spec"]
     (main,) = pod["containers"]
@@ -135,9 +154,12 @@ def test_the_printed_insightedge_submit_creates_a_driver_the_namespace_admits(st
     assert driver_conf["spark.insightedge.space.manager"] == NAMES.manager
     assert driver_conf["spark.insightedge.space.name"] == conf["spark.insightedge.space.name"]
 
-    # the lookup locator the connector derives from the manager name resolves in the team namespace to the
-    # grid's Service of that name, which the chart creates with the lookup port
+    # the lookup locator the connector derives from the manager name resolves, in the driver and in the tasks
+    # (the emulated cluster DNS answers the team namespace's Services), to the grid's Service of that name,
+    # which the chart creates with the lookup port
     locator = f"{driver_conf['spark.insightedge.space.manager']}-insightedge-manager-hs"
+    assert f"Lookup locator {locator} resolves in the driver to 127.0.0.1" in driver_log
+    assert f"Lookup locator in the tasks: {locator} -> 127.0.0.1" in driver_log
     alias = named(inputs.objects, "Service", team, locator)
     assert alias["spec"] == {"type": "ExternalName",
                              "externalName": service_host(NAMES.spark_locator_service, spec.grid.namespace)}
@@ -151,10 +173,51 @@ def test_the_printed_insightedge_submit_creates_a_driver_the_namespace_admits(st
         assert "spark.eventLog.enabled" not in conf
     else:
         assert mounts[conf["spark.eventLog.dir"].removeprefix("file://")] == "spark-events"
+        logs = [p.name for p in (result.cluster.kubelet.root / "volumes" / team / "spark-events").iterdir()]
+        assert any(re.fullmatch(r"spark-[0-9a-f]+", n) for n in logs), logs  # complete (no .inprogress)
 
-    # the driver reaches the API, DNS and the grid, and the grid calls it back
-    ports = {int(p["containerPort"]) for p in main.get("ports") or []}
-    assert not denied_connections(inputs, team, [driver], [], ports, s3=False)
+    check_executors(result, inputs, conf, driver)
+
+
+def check_executors(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str, str], driver: dict) -> None:
+    """The executors Spark 2.4's driver created: as many as the command asks, admitted by baseline only,
+    on the driver's pool, sized by the conf, within the quota and their node; the driver's calls within
+    its Role; every connection of the job allowed."""
+    team = result.team
+    executors = result.pods("executor")
+    assert len(executors) == int(conf["spark.executor.instances"])
+    for pod in executors:
+        (c,) = pod["spec"]["containers"]
+        assert baseline_violations(pod["spec"]) == [] and restricted_violations(pod["spec"])
+        assert pod["spec"].get("nodeSelector") == driver["spec"].get("nodeSelector")
+        # Spark 2.4.8 gives executors the driver's account (its ExecutorKubernetesCredentialsFeatureStep, which
+        # 2.4.4's jar lacks: there they run as the namespace's default account, bound to nothing)
+        assert pod["spec"]["serviceAccountName"] == driver["spec"]["serviceAccountName"] == "spark-driver"
+        assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "spark-executor"
+        assert c["image"] == conf["spark.kubernetes.container.image"]
+        assert sr.cpu_m(c["resources"]["requests"]["cpu"]) == sr.cpu_m(conf["spark.kubernetes.executor.request.cores"])
+        assert sr.cpu_m(c["resources"]["limits"]["cpu"]) == sr.cpu_m(conf["spark.kubernetes.executor.limit.cores"])
+        assert sr.memory_mi(c["resources"]["limits"]["memory"]) == \
+            sr.memory_mi(conf["spark.executor.memory"]) + sr.memory_mi(conf["spark.executor.memoryOverhead"])
+        env = {e["name"]: e.get("value") for e in c.get("env") or []}
+        assert env["SPARK_USER"] == INSIGHTEDGE_USER
+    runs = [r for r in result.kubelet.runs.values() if r.role == "executor"]
+    assert runs and all(r.exit_code is not None for r in runs)
+    for node in result.kubelet.nodes:  # the scheduler placed only what fits; the autoscaler adds nodes for the rest
+        assert node.used["cpu"] <= node.cpu_m and node.used["memory"] <= node.memory_mi
+    # the driver's calls, with its own token, are within the Role the stack gives it
+    role = named(inputs.objects, "Role", team, "spark-driver")
+    granted = {(verb, resource) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
+    driver_calls = {(sr.rbac_verb(c), c.resource) for c in result.api.requests
+                    if result.cluster.subject(c).endswith(":spark-driver")}
+    assert {("create", "pods"), ("watch", "pods")} <= driver_calls <= granted, driver_calls - granted
+    assert not result.api.items("pods", team, "spark-role=executor")  # deleted at the end
+    # every connection the job makes is allowed by the team's and the grid's NetworkPolicies
+    ports = {int(p) for p in re.findall(r"Successfully started service '(?:sparkDriver|org\.apache\.spark\."
+                                        r"network\.netty\.NettyBlockTransferService)' on port (\d+)",
+                                        result.log("driver"))}
+    assert ports
+    assert not denied_connections(inputs, team, [driver], executors, ports, s3=False)
 
 
 # ---------------------------------------------------------------- keys Spark 2.4 reads
