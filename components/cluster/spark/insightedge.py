@@ -13,9 +13,10 @@ What Spark 2.4 can set, the team's ``insightedge-defaults.conf`` sets: the
 namespace, image and driver account, the kubegrid labels (so the namespace's
 NetworkPolicies and the quota see the pods as Spark's), requests and limits
 sized to the pool, ``SPARK_USER``, the grid's space and manager, and outside
-mode eks the event logs on the team's ``spark-events`` volume. The image's
-Hadoop (2.7 line) has no EKS Pod Identity credentials, so these jobs get no
-S3 location and, in mode eks, no event logs.
+mode eks the event logs on the team's ``spark-events`` volume. Spark 2.4 is
+built with Hadoop 2.6 or 2.7 (which one the image has is not public), whose
+S3A predates EKS Pod Identity's credentials, so these jobs get no S3 location
+and, in mode eks, no event logs.
 
 The connector finds the grid's lookup service at ``<manager>-insightedge-manager-hs``,
 a name without a namespace (InsightEdgeConfig.fromSparkConf), so the team's
