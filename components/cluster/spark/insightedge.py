@@ -34,7 +34,7 @@ from ..quantities import cpu_millis
 from ..scheduling import POOL_LABEL
 from .names import DRIVER_ACCOUNT, EVENT_LOG_MOUNT, EVENT_LOG_VOLUME
 from .pod_templates import event_log_dir, executor_conf, grid_java_options
-from .sizing import DEFAULT_EXECUTOR, DRIVER, ExecutorSize, Sizing, pool_sizing
+from .sizing import DEFAULT_EXECUTOR, DRIVER, ExecutorSize, Sizing, best_pool, best_sizing
 
 INSIGHTEDGE_DEFAULTS = "insightedge-defaults.conf"
 INSIGHTEDGE_SPARK_VERSION = "2.4.4"
@@ -50,14 +50,12 @@ EXAMPLES_JAR = "local:///opt/gigaspaces/insightedge/examples/jars/insightedge-ex
 
 def insightedge_pool(spec: StackSpec, team: TeamSpec) -> Optional[NodePoolSpec]:
     """The one pool the team's insightedge jobs run on: of its CPU pools without taints, the one whose
-    executors get the most CPU (the first of equals); None without node pools (mode existing)."""
-    pools = spec.untainted_cpu_pools(team)
-    return max(pools, key=lambda p: pool_sizing(spec, p).executor.cpu_m, default=None)
+    executors get the most CPU; None without node pools (mode existing)."""
+    return best_pool(spec, spec.untainted_cpu_pools(team))
 
 
 def insightedge_sizing(spec: StackSpec, team: TeamSpec) -> Optional[Sizing]:
-    pool = insightedge_pool(spec, team)
-    return None if pool is None else pool_sizing(spec, pool)
+    return best_sizing(spec, spec.untainted_cpu_pools(team))
 
 
 def insightedge_executor(spec: StackSpec, team: TeamSpec) -> ExecutorSize:

@@ -213,9 +213,15 @@ def pool_sizing(spec: StackSpec, pool: NodePoolSpec) -> Sizing:
     return sizing(pool.shape, pool_daemonsets(spec, pool))
 
 
+def best_pool(spec: StackSpec, pools: tuple[NodePoolSpec, ...]) -> Optional[NodePoolSpec]:
+    """The pool whose executors get the most CPU (the first of equals); None without pools."""
+    return max(pools, key=lambda p: pool_sizing(spec, p).executor.cpu_m, default=None)
+
+
 def best_sizing(spec: StackSpec, pools: tuple[NodePoolSpec, ...]) -> Optional[Sizing]:
-    """The sizing of the pool whose executors get the most CPU (the first of equals)."""
-    return max((pool_sizing(spec, p) for p in pools), key=lambda z: z.executor.cpu_m, default=None)
+    """The sizing of :func:`best_pool`."""
+    pool = best_pool(spec, pools)
+    return None if pool is None else pool_sizing(spec, pool)
 
 
 def cpu_sizing(spec: StackSpec, team: TeamSpec) -> Optional[Sizing]:
