@@ -6,7 +6,7 @@ Pieces:
 - :func:`stack_inputs`: a stack's rendered objects (``components.offline.render.render_stack``)
   and its ``spark`` stack output (``components.offline.mock_run.run_program``), the public paths.
 - :class:`Workspace`: the submitting user's machine: a kubeconfig naming the stand-in, a fake
-  ``kubectl`` first on PATH (only the two forms the printed commands use, answered from the
+  ``kubectl`` first on PATH (only the forms the printed commands use, answered from the
   rendered objects), pyspark's ``spark-submit`` next. Printed commands run unchanged with ``bash -c``.
 - :class:`Cluster`: the cluster after ``pulumi up``: the stand-in loaded with the team's rendered
   objects, RBAC from the rendered Roles and RoleBindings (a call a Role does not allow is answered
@@ -132,15 +132,18 @@ class StackInputs:
     """(bucket, key) of the S3 objects the stack itself creates (none today)."""
 
 
-def stack_inputs(name: str) -> StackInputs:
-    """A stack's objects and `spark` output, from the project's public paths."""
+def stack_inputs(name: str, config: Optional[dict[str, Any]] = None) -> StackInputs:
+    """A stack's objects and `spark` output, from the project's public paths; ``config`` replaces the
+    stack file's."""
+    from components.config import load_spec
     from components.offline.mock_run import run_program
     from components.offline.render import render_stack
-    from tests.support.stacks import stack_config, stack_spec
+    from tests.support.stacks import stack_config
 
-    spec = stack_spec(name)
+    config = stack_config(name) if config is None else config
+    spec = load_spec(config, name)
     objects = [r.obj for r in render_stack(spec).objects]
-    run = run_program(stack_config(name), name)
+    run = run_program(config, name)
     s3_objects = [(r.inputs.get("bucket"), r.inputs.get("key")) for r in run.resources
                   if r.type.startswith("aws:s3/bucketObject") or r.type.startswith("aws:s3/object")]
     return StackInputs(name, spec, objects, run.outputs["spark"], s3_objects)
@@ -199,7 +202,7 @@ def tls_files(directory: Path) -> dict[str, Path]:
 # ---------------------------------------------------------------- fake kubectl
 
 FAKE_KUBECTL = r'''#!__PYTHON__
-"""Fake kubectl: exactly the two forms the stack's Spark commands use, answered from the rendered objects."""
+"""Fake kubectl: exactly the forms the stack's Spark commands use, answered from the kubeconfig and the rendered objects."""
 import json, os, re, sys, yaml
 args = sys.argv[1:]
 context = namespace = None
@@ -222,6 +225,16 @@ with open(os.environ["KUBEGRID_FAKE_LOG"], "a") as log:
 if rest == ["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]:
     cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == ctx["cluster"])
     sys.stdout.write(cluster["server"]); sys.exit(0)
+if rest == ["config", "view", "--minify", "--flatten"]:  # the context alone, its files' contents embedded
+    import base64
+    cluster = dict(next(c["cluster"] for c in config["clusters"] if c["name"] == ctx["cluster"]))
+    with open(cluster.pop("certificate-authority"), "rb") as f:
+        cluster["certificate-authority-data"] = base64.b64encode(f.read()).decode()
+    user = next(u for u in config["users"] if u["name"] == ctx["user"])
+    yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": ctx_name, "preferences": {},
+                    "clusters": [{"name": ctx["cluster"], "cluster": cluster}],
+                    "contexts": [{"name": ctx_name, "context": ctx}], "users": [user]}, sys.stdout)
+    sys.exit(0)
 m = re.fullmatch(r'go-template=\{\{index \.data "([^"]+)"\}\}', rest[-1]) if len(rest) == 5 else None
 if m and rest[:4] == ["get", "configmap", rest[2], "-o"]:
     ns = namespace or ctx.get("namespace", "default")
@@ -243,6 +256,9 @@ class Workspace:
     ca: Path
     objects: list[dict[str, Any]]
     context: str = "kubegrid"
+    """The kubeconfig's context of the cluster (the stand-in)."""
+    current: Optional[str] = None
+    """Another context, made current, with another cluster and token: a command must name ``context``."""
     spark24: Optional[Path] = None
     """A Spark 2.4 (tests.support.spark24): ``insightedge-submit`` on PATH runs its spark-submit."""
 
@@ -262,11 +278,15 @@ class Workspace:
         self.objects_file = self.root / "cluster-objects.json"
         self.objects_file.write_text(json.dumps(self.objects))
         self.kubeconfig = self.root / "kubeconfig"
+        names = [self.context] + ([self.current] if self.current else [])
+        servers = {self.context: self.server, self.current: "https://127.0.0.1:1"}
         self.kubeconfig.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": self.context,
-            "clusters": [{"name": self.context, "cluster": {"server": self.server, "certificate-authority": str(self.ca)}}],
-            "contexts": [{"name": self.context, "context": {"cluster": self.context, "user": self.context}}],
-            "users": [{"name": self.context, "user": {"token": USER_TOKEN}}]}))
+            "apiVersion": "v1", "kind": "Config", "current-context": self.current or self.context,
+            "clusters": [{"name": n, "cluster": {"server": servers[n], "certificate-authority": str(self.ca)}}
+                         for n in names],
+            "contexts": [{"name": n, "context": {"cluster": n, "user": n}} for n in names],
+            "users": [{"name": n, "user": {"token": USER_TOKEN if n == self.context else f"token-of-{n}"}}
+                      for n in names]}))
         self.kubectl_log = self.root / "kubectl.log"
 
     def env(self) -> dict[str, str]:
@@ -996,7 +1016,9 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
     service_port = ServicePort(cluster.api.port) if full and kind == "insightedge" else None
     timings: dict[str, float] = {}
     try:
-        ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects, spark24=spark24)
+        context = inputs.spec.cluster.context
+        ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects, context=context or "kubegrid",
+                       current="elsewhere" if context else None, spark24=spark24)
         t0 = time.time()
         fetch = ws.run(out["fetchFiles"])
         timings["fetch"] = time.time() - t0

@@ -24,6 +24,7 @@ import zipfile
 from functools import lru_cache
 
 import pytest
+import yaml
 
 from components.cluster.grid import NAMES, PORTS, insightedge_image, service_host
 from components.cluster.scheduling import POOL_LABEL
@@ -35,7 +36,7 @@ from tests.support.pod_security import baseline_violations, restricted_violation
 from tests.support.spark import parse_properties
 from tests.support.spark24 import spark24_home
 from tests.support.spark_network import denied_connections
-from tests.support.stacks import STACK_NAMES, stack_spec
+from tests.support.stacks import STACK_NAMES, config_of, stack_spec
 
 MISSING = sr.missing_prerequisites() or (
     None if spark24_home() else "Spark 2.4 is not unpacked (python -m tests.support.spark24)")
@@ -266,3 +267,22 @@ def test_every_insightedge_key_is_one_spark_24_or_the_connector_reads():
                 continue
             for key in parse_properties(text):
                 assert key in CONNECTOR_KEYS or known_to_spark24(key), (stack, key)
+
+
+@needs_spark24
+def test_with_a_context_the_printed_command_submits_to_that_cluster(tmp_path):
+    """Spark 2.4 has no spark.kubernetes.context: the printed command writes the context's kubeconfig
+    (kubectl --flatten embeds the CA) and points KUBECONFIG at it, so the submit reaches the stack's
+    cluster even when the current context is another one (one that answers nothing here)."""
+    config = config_of("local")
+    config["kubegrid:cluster"]["context"] = "kind-kubegrid"
+    inputs = sr.stack_inputs("local", config)
+    command = inputs.spark["analytics"]["insightedge"]["submit"]
+    assert command.startswith("(umask 077 && kubectl --context kind-kubegrid config view --minify --flatten")
+    result = sr.submit_case(inputs, "analytics", "insightedge", tmp_path / "case", {}, full=False, timeout=120)
+    assert result.fetch.returncode == 0, result.fetch.stderr
+    assert len(result.pods("driver")) == 1, result.submit_log[-3000:]
+    assert {c.authorization for c in result.api.requests} == {f"Bearer {sr.USER_TOKEN}"}  # not the current context's
+    written = result.workspace.cwd / "kubegrid-analytics" / "kubeconfig"
+    assert written.stat().st_mode & 0o077 == 0  # owner-only: it holds the token
+    assert yaml.safe_load(written.read_text())["current-context"] == "kind-kubegrid"
