@@ -131,8 +131,9 @@ def grid_image(spec: StackSpec) -> str:
 
 
 def insightedge_image(spec: StackSpec) -> str:
-    """The insightedge image of the grid's version: Spark 2.4 with the grid's connector (and Zeppelin)."""
-    return f"{NOTEBOOK_IMAGE}:{spec.grid.version}"
+    """The insightedge image of the grid's version: Spark 2.4 with the grid's connector (and Zeppelin). When
+    the grid itself runs it, the grid's image, from its mirror if it has one."""
+    return grid_image(spec) if spec.grid.product == "insightedge" else f"{NOTEBOOK_IMAGE}:{spec.grid.version}"
 
 
 def license_secret_name(spec: StackSpec) -> str:

@@ -225,10 +225,10 @@ def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
             fail(f"{at}.nodePools[{j}]", f"got {name!r}; not a pool of this stack{suggestion(name, pool_names)}; pools: {', '.join(pool_names) or 'none'}")
         if team.insightedge and not team.spark:
             fail(f"{at}.insightedge", "only applies when spark is true")
-        elif team.insightedge and spec.node_pools and not unknown and not spec.untainted_cpu_pools(team):
+        elif team.insightedge and spec.node_pools and not unknown and not spec.open_cpu_pools(team):
             pools = ", ".join(p.name for p in spec.team_pools(team))
-            fail(f"{at}.insightedge", f"needs a CPU pool without taints among the team's pools ({pools}): the "
-                                      "insightedge image's Spark 2.4 cannot give its pods tolerations")
+            fail(f"{at}.insightedge", f"needs a CPU pool without NoSchedule or NoExecute taints among the team's "
+                                      f"pools ({pools}): the insightedge image's Spark 2.4 cannot give its pods tolerations")
 
 
 def _check_observability(spec: StackSpec, fail) -> None:

@@ -214,7 +214,7 @@ class TeamSpec:
     spark_image: str = setting("sparkImage", "The team's Spark image, pinned; empty means `apache/spark:4.0.1-scala2.13-java17-python3-ubuntu`. It must be Spark 4.0.x with the image's `spark` user (uid 185) and its entrypoint; a team with `s3Access` needs one that adds the S3A connector (docs/spark.md).", default="",
                                pattern=r"([a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64}))?",
                                pattern_hint="a pinned image such as \"registry.example.com/spark:4.0.1-s3a\" (with a tag other than latest, or a digest)")
-    insightedge: bool = setting("insightedge", "Also run Spark jobs that read the grid: `insightedge-defaults.conf` for GigaSpaces' `insightedge-enterprise` image of the grid's version, whose Spark 2.4.4 carries the InsightEdge connector, submitted with `insightedge-submit`. Spark 2.4 cannot give its pods a security context or tolerations, so the namespace enforces Pod Security `baseline` (and warns at `restricted`) and these jobs run on one untainted CPU pool, without GPUs, S3 or, in mode eks, event logs (docs/gigaspaces.md).", default=False)
+    insightedge: bool = setting("insightedge", "Also run Spark jobs that read the grid: `insightedge-defaults.conf` for GigaSpaces' `insightedge-enterprise` image of the grid's version, whose Spark 2.4.4 carries the InsightEdge connector, submitted with `insightedge-submit`. Spark 2.4 cannot give its pods a security context or tolerations, so the namespace enforces Pod Security `baseline` (and warns at `restricted`) and these jobs run on one CPU pool without taints, without GPUs, S3 or event logs (docs/gigaspaces.md).", default=False)
     driver_retention_hours: int = setting("driverRetentionHours", "Completed Spark driver pods older than this are removed.", default=24, minimum=1, maximum=24 * 90)
 
 
@@ -264,9 +264,11 @@ class StackSpec:
             return self.node_pools
         return tuple(p for p in self.node_pools if p.name in team.node_pools)
 
-    def untainted_cpu_pools(self, team: TeamSpec) -> tuple[NodePoolSpec, ...]:
-        """The team's pools a pod without tolerations can run on: no GPU, no taint."""
-        return tuple(p for p in self.team_pools(team) if not p.gpu and not p.taints)
+    def open_cpu_pools(self, team: TeamSpec) -> tuple[NodePoolSpec, ...]:
+        """The team's pools a pod without tolerations can run on: no GPU (whose taint keeps such pods
+        off), no taint but PreferNoSchedule ones."""
+        return tuple(p for p in self.team_pools(team)
+                     if not p.gpu and all(t.effect is TaintEffect.PREFER_NO_SCHEDULE for t in p.taints))
 
 
 # The top-level keys: config key -> (reader, description).

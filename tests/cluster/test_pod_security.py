@@ -9,7 +9,7 @@ from tests.support.pod_security import restricted_violations
 from tests.support.stacks import STACK_NAMES, stack_spec
 
 
-def test_every_namespace_the_stack_creates_enforces_audits_and_warns_restricted():
+def test_every_namespace_enforces_restricted_or_baseline_with_insightedge_and_audits_and_warns_restricted():
     """Only the namespace of a team with insightedge jobs enforces less (baseline), and it still audits
     and warns at restricted."""
     for stack in STACK_NAMES:

@@ -47,11 +47,14 @@ def dcgm_monitor(spec: StackSpec) -> dict[str, Any]:
 
 
 def spark_monitor(spec: StackSpec) -> dict[str, Any]:
-    """Every Spark driver of the Spark teams: its UI's executor metrics (one series per executor)."""
+    """Every Spark 4 driver of the Spark teams: its UI's executor metrics (one series per executor).
+    Not the insightedge jobs' Spark 2.4 drivers, whose UI has no such endpoint (Spark 3.0)."""
     teams = [t.name for t in spec.teams if t.spark]
     return {"apiVersion": API_VERSION, "kind": "PodMonitor", "metadata": _metadata(spec, "spark-drivers"),
             "spec": {"namespaceSelector": {"matchNames": teams},
-                     "selector": {"matchLabels": {SPARK_ROLE_LABEL: "driver"}},
+                     "selector": {"matchLabels": {SPARK_ROLE_LABEL: "driver"},
+                                  "matchExpressions": [{"key": labels.SPARK_RUNTIME_LABEL,
+                                                        "operator": "DoesNotExist"}]},
                      "podMetricsEndpoints": [{"port": names.SPARK_UI_PORT_NAME,
                                               "path": names.SPARK_EXECUTOR_METRICS_PATH, "interval": INTERVAL,
                                               "relabelings": [NODE_RELABELING]}]}}

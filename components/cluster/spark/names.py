@@ -23,7 +23,8 @@ DRIVER_ROLE = "spark-driver"
 CLEANUP_ROLE = "spark-driver-cleanup"
 
 CONFIG_MAP = "kubegrid-spark"
-"""The team's Spark files: spark-defaults.conf, the pod templates, the GPU discovery script."""
+"""The team's Spark files: spark-defaults.conf, the pod templates, the GPU discovery script, and with
+``insightedge`` insightedge-defaults.conf."""
 CLEANUP_CONFIG_MAP = "spark-driver-cleanup"
 CLEANUP_JOB = "spark-driver-cleanup"
 

@@ -1,5 +1,5 @@
-"""A team's Spark files: pod templates, spark-defaults.conf and the GPU
-discovery script, in one ConfigMap (:data:`~.names.CONFIG_MAP`).
+"""A team's Spark 4 files: pod templates, spark-defaults.conf and the GPU
+discovery script (the ConfigMap that holds them: :mod:`.config_map`).
 
 Spark builds its driver and executor pods from these templates, keeping what
 it does not set itself: the security context (non-root uid 185, no
@@ -171,7 +171,6 @@ def grid_java_options() -> str:
 def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
     """spark-defaults.conf of a team, as properties in file order."""
     d = local_dir(team)
-    locators = lookup_locators(spec)
     cpu = cpu_executor(spec, team)
     conf = {
         "spark.kubernetes.namespace": team.name,
@@ -195,13 +194,27 @@ def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         "spark.dynamicAllocation.shuffleTracking.enabled": "true",
         "spark.dynamicAllocation.minExecutors": "0",
         "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, cpu))),
-        # A fixed user name: Hadoop's login and the event logs use it, not the submitting machine's login.
-        "spark.kubernetes.driverEnv.SPARK_USER": SPARK_USER,
-        "spark.executorEnv.SPARK_USER": SPARK_USER,
+        **spark_user_conf(SPARK_USER),
         **decommission_conf(spec, team),
         **event_log_conf(spec, team),
         # Executor metrics at the driver UI's /metrics/executors/prometheus, for the Spark PodMonitor.
         "spark.ui.prometheus.enabled": "true",
+        **grid_conf(spec),
+    }
+    return conf
+
+
+def spark_user_conf(user: str) -> dict[str, str]:
+    """A fixed user name for driver and executors: Hadoop's login and the event logs use it, not the
+    submitting machine's login."""
+    return {"spark.kubernetes.driverEnv.SPARK_USER": user, "spark.executorEnv.SPARK_USER": user}
+
+
+def grid_conf(spec: StackSpec) -> dict[str, str]:
+    """Where a job finds the grid: the space and manager the 16.x connector reads, the lookup locators for
+    GigaSpaces' Java clients, and the LRMI port range the NetworkPolicies open for the grid's callbacks."""
+    locators = lookup_locators(spec)
+    return {
         "spark.insightedge.space.name": SPACE_NAME,
         "spark.insightedge.space.manager": NAMES.manager,
         "spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS": locators,
@@ -209,7 +222,6 @@ def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         "spark.driver.extraJavaOptions": grid_java_options(),
         "spark.executor.extraJavaOptions": grid_java_options(),
     }
-    return conf
 
 
 def decommission_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:

@@ -11,6 +11,7 @@ address comes from the kubeconfig, so the same command serves every stack.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Optional
 
 from ...config import StackSpec, TeamSpec
@@ -26,7 +27,7 @@ EXAMPLE_CLASS = "org.apache.spark.examples.SparkPi"
 
 
 def kubectl(spec: StackSpec) -> str:
-    return f"kubectl --context {spec.cluster.context}" if spec.cluster.context else "kubectl"
+    return f"kubectl --context {shlex.quote(spec.cluster.context)}" if spec.cluster.context else "kubectl"
 
 
 def fetch_command(spec: StackSpec, team: TeamSpec) -> str:
@@ -60,7 +61,7 @@ def submit_command(spec: StackSpec, team: TeamSpec, size: ExecutorSize, extra: d
     target = (gpu_sizing if size.gpus else cpu_sizing)(spec, team)
     conf = {"spark.executor.instances": str(instances(team, size, target)), **extra}
     if spec.cluster.context:
-        conf["spark.kubernetes.context"] = spec.cluster.context
+        conf["spark.kubernetes.context"] = shlex.quote(spec.cluster.context)
     return cluster_submit(spec, "spark-submit", f"{team.name}-{kind}-pi", f"{local_dir(team)}/{SPARK_DEFAULTS}",
                           conf, [f"--class {EXAMPLE_CLASS}", EXAMPLES_JAR, "1000"])
 
@@ -72,7 +73,7 @@ def insightedge_submit_command(spec: StackSpec, team: TeamSpec) -> str:
     size = ie.insightedge_executor(spec, team)
     conf = {"spark.executor.instances": str(instances(team, size, ie.insightedge_sizing(spec, team)))}
     command = cluster_submit(spec, ie.SUBMIT, f"{team.name}-grid-save-rdd", f"{local_dir(team)}/{ie.INSIGHTEDGE_DEFAULTS}",
-                             conf, [f"--class {ie.EXAMPLE_CLASS}", ie.EXAMPLES_JAR])
+                             conf, [f"--class {ie.SAVE_RDD_CLASS}", ie.INSIGHTEDGE_EXAMPLES_JAR])
     if not spec.cluster.context:
         return command
     kubeconfig = f"{local_dir(team)}/kubeconfig"

@@ -4,6 +4,8 @@ test_insightedge_e2e.py."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.cluster.grid import NAMES, insightedge_image
@@ -36,13 +38,15 @@ def test_insightedge_needs_a_pool_without_taints():
     config = config_of("dev")
     config["kubegrid:teams"][0]["nodePools"] = ["gpu-l4"]
     assert problems(config) == [
-        "kubegrid:teams[0].insightedge: needs a CPU pool without taints among the team's pools (gpu-l4): the "
-        "insightedge image's Spark 2.4 cannot give its pods tolerations"]
+        "kubegrid:teams[0].insightedge: needs a CPU pool without NoSchedule or NoExecute taints among the team's "
+        "pools (gpu-l4): the insightedge image's Spark 2.4 cannot give its pods tolerations"]
     for pool in config["kubegrid:nodePools"]:
         pool["taints"] = [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
     config["kubegrid:teams"][0]["nodePools"] = ["general"]
-    assert problems(config)[0].startswith("kubegrid:teams[0].insightedge: needs a CPU pool without taints "
-                                          "among the team's pools (general)")
+    assert problems(config)[0].startswith("kubegrid:teams[0].insightedge: needs a CPU pool without NoSchedule "
+                                          "or NoExecute taints among the team's pools (general)")
+    config["kubegrid:nodePools"][1]["taints"][0]["effect"] = "PreferNoSchedule"  # only a preference: allowed
+    assert load_spec(config, "test").open_cpu_pools(load_spec(config, "test").teams[0])[0].name == "general"
     config["kubegrid:teams"][0]["nodePools"] = ["genral"]  # the unknown name is the one problem
     assert [p.split(":")[1] for p in problems(config)] == ["teams[0].nodePools[0]"]
 
@@ -53,7 +57,7 @@ def test_the_pool_is_the_untainted_cpu_pool_with_the_largest_executors():
     pool = insightedge_pool(spec, team)
     assert pool.name == "general" and not pool.gpu and not pool.taints
     assert all(pool_sizing(spec, p).executor.cpu_m <= pool_sizing(spec, pool).executor.cpu_m
-               for p in spec.untainted_cpu_pools(team))
+               for p in spec.open_cpu_pools(team))
     conf = insightedge_defaults(spec, team)
     assert conf[f"spark.kubernetes.node.selector.{POOL_LABEL}"] == "general"
     assert conf["spark.executor.memory"] == f"{pool_sizing(spec, pool).executor.memory_mi}m"
@@ -76,14 +80,30 @@ def test_only_teams_with_insightedge_get_its_files_service_and_baseline(stack):
             assert outputs[team.name]["insightedge"]["image"] == insightedge_image(spec)
 
 
-def test_the_conf_carries_no_spark_3_setting():
-    """Spark 2.4 would ignore them without a word; test_insightedge_e2e checks every key against its jars."""
+SPARK_24_CONF = {
+    "spark.kubernetes.namespace", "spark.kubernetes.container.image",
+    "spark.kubernetes.authenticate.driver.serviceAccountName", "spark.driver.cores", "spark.driver.memory",
+    "spark.driver.memoryOverhead", "spark.kubernetes.driver.limit.cores", "spark.executor.cores",
+    "spark.kubernetes.executor.request.cores", "spark.kubernetes.executor.limit.cores", "spark.executor.memory",
+    "spark.executor.memoryOverhead", "spark.kubernetes.driverEnv.SPARK_USER", "spark.executorEnv.SPARK_USER",
+    "spark.insightedge.space.name", "spark.insightedge.space.manager", "spark.kubernetes.driverEnv.GS_LOOKUP_LOCATORS",
+    "spark.executorEnv.GS_LOOKUP_LOCATORS", "spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions",
+    f"spark.kubernetes.node.selector.{POOL_LABEL}",
+}
+"""Every key insightedge-defaults.conf may carry besides the pods' labels: none of Spark 3's (pod templates,
+request cores of the driver, executor accounts, dynamic allocation, decommissioning, rolling event logs,
+GPUs, the UI's Prometheus endpoint, contexts). test_insightedge_e2e checks each against Spark 2.4.8's jars."""
+
+
+def test_the_conf_carries_only_spark_24_settings():
     for stack in ("local", "dev"):
         spec = stack_spec(stack)
         conf = insightedge_defaults(spec, spec.teams[0])
-        assert not [k for k in conf if "podTemplate" in k or "dynamicAllocation" in k or "decommission" in k
-                    or "rolling" in k or "resource.gpu" in k or k.startswith("spark.hadoop.fs.s3a")]
+        labels = {k for k in conf if re.fullmatch(r"spark\.kubernetes\.(driver|executor)\.label\..+", k)}
+        assert set(conf) - labels <= SPARK_24_CONF, set(conf) - labels - SPARK_24_CONF
+        assert conf["spark.kubernetes.driver.label.kubegrid.io/spark-runtime"] == "insightedge"
         assert conf["spark.insightedge.space.manager"] == NAMES.manager
+        assert not any(k.startswith("spark.eventLog") for k in conf)  # gs_user cannot share the Spark 4 claim
 
 
 def test_the_locator_alias_names_the_grid_service_across_namespaces():
@@ -123,3 +143,25 @@ def test_docs_show_the_printed_command_and_the_grid_properties():
         assert f"| `{key}`" in text and f"`{conf[key]}`" in text, key
     assert f"`{lookup_locators(stack_spec('local'))}`" in text
     assert f"`{rest_url(spec)}/v2/info`" in text
+
+
+def test_the_image_follows_the_grid_mirror_when_the_grid_runs_insightedge():
+    config = config_of("dev")
+    config["kubegrid:grid"].update(product="insightedge", imageRepository="registry.example.com/gs/insightedge")
+    spec = load_spec(config, "dev")
+    assert insightedge_defaults(spec, spec.teams[0])["spark.kubernetes.container.image"] == \
+        "registry.example.com/gs/insightedge:16.4.0"
+    assert insightedge_image(stack_spec("dev")) == "gigaspaces/insightedge-enterprise:16.4.0"  # smart-cache grid
+
+
+def test_the_spark_pod_monitor_leaves_out_insightedge_drivers():
+    """Spark 2.4's UI has no /metrics/executors/prometheus: scraping it would show the drivers as down."""
+    from components.cluster.observability.monitors import spark_monitor
+    from tests.support.netpol import matches as matches_selector
+    selector = spark_monitor(stack_spec("dev"))["spec"]["selector"]
+    spec = stack_spec("dev")
+    conf = insightedge_defaults(spec, spec.teams[0])
+    prefix = "spark.kubernetes.driver.label."
+    driver = {k.removeprefix(prefix): v for k, v in conf.items() if k.startswith(prefix)} | {"spark-role": "driver"}
+    assert not matches_selector(selector, driver)
+    assert matches_selector(selector, {k: v for k, v in driver.items() if k != "kubegrid.io/spark-runtime"})
