@@ -7,15 +7,12 @@ from typing import Any
 
 import pytest
 
-from components.config.reader import ConfigError, Secret
+from components.config.reader import Secret
 from components.config import AmiFamily, ClusterMode, Environment, load_spec
-from tests.support.stacks import STACK_NAMES, stack_config, stack_spec
+from tests.support.stacks import STACK_NAMES, config_problems, stack_config, stack_spec
 
 
-def messages(config: dict[str, Any], is_secret=lambda key: False) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_spec(config, "test", is_secret)
-    return [str(p) for p in caught.value.problems]
+messages = config_problems
 
 
 def dev() -> dict[str, Any]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from components.config import StackSpec, read_stack_file
+import pytest
+
+from components.config import StackSpec, load_spec, read_stack_file
+from components.config.reader import ConfigError
 from components.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,3 +28,11 @@ def config_of(name: str) -> dict[str, Any]:
 
 def stack_spec(name: str) -> StackSpec:
     return validate(stack_config(name), name).spec
+
+
+def config_problems(config: dict[str, Any], stack: str = "test",
+                    is_secret: Callable[[str], bool] = lambda key: False) -> list[str]:
+    """The messages ``load_spec`` refuses ``config`` with (the test fails when it accepts it)."""
+    with pytest.raises(ConfigError) as caught:
+        load_spec(config, stack, is_secret)
+    return [str(p) for p in caught.value.problems]

@@ -17,38 +17,31 @@ from components.cluster.spark.insightedge import (INSIGHTEDGE_DEFAULTS, insighte
 from components.cluster.spark.sizing import pool_sizing
 from components.cluster.spark.submit import spark_outputs
 from components.config import load_spec
-from components.config.reader import ConfigError
 from tests.support.objects import of_kind
-from tests.support.stacks import STACK_NAMES, config_of, stack_spec
-
-
-def problems(config) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_spec(config, "test")
-    return [str(p) for p in caught.value.problems]
+from tests.support.stacks import STACK_NAMES, config_of, config_problems, stack_spec
 
 
 def test_insightedge_needs_spark():
     config = config_of("local")
     config["kubegrid:teams"][0]["spark"] = False
-    assert problems(config) == ["kubegrid:teams[0].insightedge: only applies when spark is true"]
+    assert config_problems(config) == ["kubegrid:teams[0].insightedge: only applies when spark is true"]
 
 
 def test_insightedge_needs_a_pool_without_taints():
     config = config_of("dev")
     config["kubegrid:teams"][0]["nodePools"] = ["gpu-l4"]
-    assert problems(config) == [
+    assert config_problems(config) == [
         "kubegrid:teams[0].insightedge: needs a CPU pool without NoSchedule or NoExecute taints among the team's "
         "pools (gpu-l4): the insightedge image's Spark 2.4 cannot give its pods tolerations"]
     for pool in config["kubegrid:nodePools"]:
         pool["taints"] = [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
     config["kubegrid:teams"][0]["nodePools"] = ["general"]
-    assert problems(config)[0].startswith("kubegrid:teams[0].insightedge: needs a CPU pool without NoSchedule "
+    assert config_problems(config)[0].startswith("kubegrid:teams[0].insightedge: needs a CPU pool without NoSchedule "
                                           "or NoExecute taints among the team's pools (general)")
     config["kubegrid:nodePools"][1]["taints"][0]["effect"] = "PreferNoSchedule"  # only a preference: allowed
     assert load_spec(config, "test").open_cpu_pools(load_spec(config, "test").teams[0])[0].name == "general"
     config["kubegrid:teams"][0]["nodePools"] = ["genral"]  # the unknown name is the one problem
-    assert [p.split(":")[1] for p in problems(config)] == ["teams[0].nodePools[0]"]
+    assert [p.split(":")[1] for p in config_problems(config)] == ["teams[0].nodePools[0]"]
 
 
 def test_the_pool_is_the_untainted_cpu_pool_with_the_largest_executors():
