@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -12,4 +13,11 @@ def parse_properties(text: str) -> dict[str, str]:
             key, value = line.split(None, 1)
             assert key not in conf, f"{key} twice"
             conf[key] = value.strip()
+    return conf
+
+
+def command_conf(command: str, defaults_text: str) -> dict[str, str]:
+    """The Spark properties a printed spark-submit gives its job: the defaults file, then its ``--conf`` pairs."""
+    conf = parse_properties(defaults_text)
+    conf.update(re.findall(r"--conf (\S+?)=(\S+)", command))
     return conf

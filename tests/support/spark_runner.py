@@ -44,6 +44,7 @@ The emulated cluster (not what the stack or Spark generate; see docs/spark.md, "
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -147,6 +148,23 @@ def stack_inputs(name: str, config: Optional[dict[str, Any]] = None) -> StackInp
     s3_objects = [(r.inputs.get("bucket"), r.inputs.get("key")) for r in run.resources
                   if r.type.startswith("aws:s3/bucketObject") or r.type.startswith("aws:s3/object")]
     return StackInputs(name, spec, objects, run.outputs["spark"], s3_objects)
+
+
+@functools.lru_cache(maxsize=None)
+def stack_inputs_of(name: str) -> StackInputs:
+    """:func:`stack_inputs` of a stack file, once per test session."""
+    return stack_inputs(name)
+
+
+def granted(role: dict[str, Any]) -> set[tuple[str, str]]:
+    """(verb, resource) of every rule of a Role."""
+    return {(verb, resource) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
+
+
+def driver_ports(log: str) -> set[int]:
+    """The ports a Spark driver says it bound (its RPC endpoint and its block manager)."""
+    return {int(p) for p in re.findall(r"Successfully started service '(?:sparkDriver|org\.apache\.spark\."
+                                       r"network\.netty\.NettyBlockTransferService)' on port (\d+)", log)}
 
 
 # ---------------------------------------------------------------- the image's extra files
@@ -323,16 +341,22 @@ def entrypoint_command(args: list[str], env: dict[str, str], cwd: str) -> list[s
         return [f"{env['SPARK_HOME']}/bin/spark-submit", "--conf", f"spark.driver.bindAddress={bind}",
                 "--conf", f"spark.executorEnv.SPARK_DRIVER_POD_IP={bind}", "--deploy-mode", "client", *args[1:]]
     if args and args[0] == "executor":
-        memory = env.get("SPARK_EXECUTOR_MEMORY", "")
-        return [f"{env['JAVA_HOME']}/bin/java", *java_opts, f"-Xms{memory}", f"-Xmx{memory}",
-                "-cp", f"{classpath}:{env.get('SPARK_DIST_CLASSPATH', '')}",
-                "org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend",
-                "--driver-url", env.get("SPARK_DRIVER_URL", ""), "--executor-id", env.get("SPARK_EXECUTOR_ID", ""),
-                "--cores", env.get("SPARK_EXECUTOR_CORES", ""), "--app-id", env.get("SPARK_APPLICATION_ID", ""),
-                "--hostname", env.get("SPARK_EXECUTOR_POD_IP", ""),
-                "--resourceProfileId", env.get("SPARK_RESOURCE_PROFILE_ID", ""),
-                "--podName", env.get("SPARK_EXECUTOR_POD_NAME", "")]
+        return executor_command(env, java_opts, f"{classpath}:{env.get('SPARK_DIST_CLASSPATH', '')}",
+                                "org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend",
+                                "--resourceProfileId", env.get("SPARK_RESOURCE_PROFILE_ID", ""),
+                                "--podName", env.get("SPARK_EXECUTOR_POD_NAME", ""))
     return list(args)
+
+
+def executor_command(env: dict[str, str], java_opts: list[str], classpath: str, backend: str,
+                     *more: str) -> list[str]:
+    """The executor case of Spark's Kubernetes entrypoint: java with the executor's heap, ``backend``
+    with the driver, executor, cores, application and host the pod's environment gives, then ``more``."""
+    memory = env.get("SPARK_EXECUTOR_MEMORY", "")
+    return [f"{env['JAVA_HOME']}/bin/java", *java_opts, f"-Xms{memory}", f"-Xmx{memory}", "-cp", classpath, backend,
+            "--driver-url", env.get("SPARK_DRIVER_URL", ""), "--executor-id", env.get("SPARK_EXECUTOR_ID", ""),
+            "--cores", env.get("SPARK_EXECUTOR_CORES", ""), "--app-id", env.get("SPARK_APPLICATION_ID", ""),
+            "--hostname", env.get("SPARK_EXECUTOR_POD_IP", ""), *more]
 
 
 def entrypoint_command_24(args: list[str], env: dict[str, str], cwd: str) -> list[str]:
@@ -349,12 +373,7 @@ def entrypoint_command_24(args: list[str], env: dict[str, str], cwd: str) -> lis
                 f"spark.driver.bindAddress={env.get('SPARK_DRIVER_BIND_ADDRESS', '')}", "--deploy-mode", "client",
                 *args[1:]]
     if args and args[0] == "executor":
-        memory = env.get("SPARK_EXECUTOR_MEMORY", "")
-        return [f"{env['JAVA_HOME']}/bin/java", *java_opts, f"-Xms{memory}", f"-Xmx{memory}", "-cp", classpath,
-                "org.apache.spark.executor.CoarseGrainedExecutorBackend",
-                "--driver-url", env.get("SPARK_DRIVER_URL", ""), "--executor-id", env.get("SPARK_EXECUTOR_ID", ""),
-                "--cores", env.get("SPARK_EXECUTOR_CORES", ""), "--app-id", env.get("SPARK_APPLICATION_ID", ""),
-                "--hostname", env.get("SPARK_EXECUTOR_POD_IP", "")]
+        return executor_command(env, java_opts, classpath, "org.apache.spark.executor.CoarseGrainedExecutorBackend")
     return list(args)
 
 
@@ -991,6 +1010,11 @@ class CaseResult:
 
     def _loaded_uids(self) -> set[str]:
         return self.cluster.loaded
+
+    def driver_calls(self) -> set[tuple[str, str]]:
+        """(verb, resource) of every call made with a driver's own token."""
+        return {(rbac_verb(c), c.resource) for c in self.api.requests
+                if self.cluster.subject(c).endswith(":spark-driver")}
 
     def pods(self, role: str) -> list[dict]:
         return [p for p in self.created("pods") if p["metadata"].get("labels", {}).get("spark-role") == role]

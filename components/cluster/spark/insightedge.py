@@ -107,4 +107,5 @@ def locator_service(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
 
 
 def insightedge_objects(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
-    return [locator_service(spec, team)] if team.spark and team.insightedge else []
+    """The objects a team with ``insightedge`` adds to its Spark objects (:func:`..spark_objects`)."""
+    return [locator_service(spec, team)] if team.insightedge else []

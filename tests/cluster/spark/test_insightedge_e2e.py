@@ -33,7 +33,7 @@ from components.cluster.spark.submit import spark_outputs
 from tests.support import spark_runner as sr
 from tests.support.objects import named
 from tests.support.pod_security import baseline_violations, restricted_violations
-from tests.support.spark import parse_properties
+from tests.support.spark import command_conf, parse_properties
 from tests.support.spark24 import spark24_home
 from tests.support.spark_network import denied_connections
 from tests.support.stacks import STACK_NAMES, config_of, stack_spec
@@ -57,13 +57,7 @@ def _cases() -> list:
             for team, entry in spark_outputs(stack_spec(stack)).items() if "insightedge" in entry]
 
 
-_INPUTS: dict[str, sr.StackInputs] = {}
-
-
-def inputs_of(stack: str) -> sr.StackInputs:
-    if stack not in _INPUTS:
-        _INPUTS[stack] = sr.stack_inputs(stack)
-    return _INPUTS[stack]
+inputs_of = sr.stack_inputs_of
 
 
 def test_some_stack_runs_insightedge_jobs_in_each_mode():
@@ -93,8 +87,7 @@ def test_the_printed_insightedge_submit_runs_in_the_team_namespace(stack, team, 
     # fetchFiles, as printed, wrote the insightedge defaults next to the others
     assert result.fetch.returncode == 0, result.fetch.stderr
     assert (result.workspace.cwd / f"kubegrid-{team}" / INSIGHTEDGE_DEFAULTS).read_text() == data[INSIGHTEDGE_DEFAULTS]
-    conf = parse_properties(data[INSIGHTEDGE_DEFAULTS])
-    conf.update(re.findall(r"--conf (\S+?)=(\S+)", out["submit"]))
+    conf = command_conf(out["submit"], data[INSIGHTEDGE_DEFAULTS])
 
     # the submit (the user's token) created the driver pod, its Service and ConfigMap, and the job ran to
     # its end: the driver made the products in its executors' tasks; nothing was refused
@@ -204,15 +197,11 @@ def check_executors(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[st
         assert node.used["cpu"] <= node.cpu_m and node.used["memory"] <= node.memory_mi
     # the driver's calls, with its own token, are within the Role the stack gives it
     role = named(inputs.objects, "Role", team, "spark-driver")
-    granted = {(verb, resource) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
-    driver_calls = {(sr.rbac_verb(c), c.resource) for c in result.api.requests
-                    if result.cluster.subject(c).endswith(":spark-driver")}
+    driver_calls, granted = result.driver_calls(), sr.granted(role)
     assert {("create", "pods"), ("watch", "pods")} <= driver_calls <= granted, driver_calls - granted
     assert not result.api.items("pods", team, "spark-role=executor")  # deleted at the end
     # every connection the job makes is allowed by the team's and the grid's NetworkPolicies
-    ports = {int(p) for p in re.findall(r"Successfully started service '(?:sparkDriver|org\.apache\.spark\."
-                                        r"network\.netty\.NettyBlockTransferService)' on port (\d+)",
-                                        result.log("driver"))}
+    ports = sr.driver_ports(result.log("driver"))
     assert ports
     assert not denied_connections(inputs, team, [driver], executors, ports, s3=False)
 

@@ -38,7 +38,7 @@ from components.cluster.spark.submit import spark_outputs
 from tests.support import spark_runner as sr
 from tests.support.spark_network import denied_connections
 from tests.support.pod_security import restricted_violations
-from tests.support.spark import parse_properties
+from tests.support.spark import command_conf, parse_properties
 from tests.support.stacks import STACK_NAMES, stack_spec
 
 MISSING = sr.missing_prerequisites()
@@ -70,24 +70,12 @@ def _cases() -> list:
     return out
 
 
-_INPUTS: dict[str, sr.StackInputs] = {}
-
-
-def inputs_of(stack: str) -> sr.StackInputs:
-    if stack not in _INPUTS:
-        _INPUTS[stack] = sr.stack_inputs(stack)
-    return _INPUTS[stack]
+inputs_of = sr.stack_inputs_of
 
 
 @pytest.fixture(scope="module")
 def image_jars(tmp_path_factory) -> dict[str, Path]:
     return sr.build_image_jars(tmp_path_factory.mktemp("spark-image"))
-
-
-def conf_of(command: str, defaults_text: str) -> dict[str, str]:
-    conf = parse_properties(defaults_text)
-    conf.update(re.findall(r"--conf (\S+?)=(\S+)", command))
-    return conf
 
 
 def team_object(objects: list, kind: str, team: str, name: str = None) -> dict:
@@ -139,9 +127,7 @@ def check_pods_spark_created(result: sr.CaseResult, conf: dict[str, str], data: 
 
 def check_rbac(result: sr.CaseResult, role: dict) -> set[tuple[str, str]]:
     assert not result.cluster.denied, [(c.verb, c.path) for c in result.cluster.denied]
-    driver_calls = {(sr.rbac_verb(c), c.resource) for c in result.api.requests
-                    if result.cluster.subject(c).endswith(":spark-driver")}
-    granted = {(verb, resource) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
+    driver_calls, granted = result.driver_calls(), sr.granted(role)
     assert driver_calls <= granted, driver_calls - granted
     for call in result.api.requests:
         assert call.namespace == result.team, call.path
@@ -169,7 +155,7 @@ def test_printed_commands_run(stack, team, kind, image_jars, tmp_path):
     local = result.workspace.cwd / f"kubegrid-{team}"
     for name in re.search(r"for f in (.*?);", out["fetchFiles"])[1].split():
         assert (local / name).read_text() == data[name]
-    conf = conf_of(result.command, data["spark-defaults.conf"])
+    conf = command_conf(result.command, data["spark-defaults.conf"])
 
     # the submit (the user's kubeconfig token) created the driver pod, which admission took
     assert len(result.pods("driver")) == 1, result.submit_log[-3000:]
@@ -200,7 +186,7 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
     team, objects = result.team, inputs.objects
     role = team_object(objects, "Role", team, "spark-driver")
     driver_calls = check_rbac(result, role)
-    granted = {(verb, resource) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
+    granted = sr.granted(role)
     assert granted - driver_calls <= set(EXPLAINED_ROLE_VERBS), granted - driver_calls - set(EXPLAINED_ROLE_VERBS)
     assert {c.authorization for c in result.api.requests if c.resource == "pods" and c.verb == "create"} <= {
         f"Bearer token-of-{team}-spark-driver", f"Bearer {sr.USER_TOKEN}"}
@@ -276,9 +262,7 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
         assert any(n.startswith("events_1_spark-") for n in names), names
         assert any(n.startswith("appstatus_spark-") and not n.endswith(".inprogress") for n in names), names
     # every connection the job makes is allowed by the team's and the grid's NetworkPolicies
-    driver_ports = {int(p) for p in re.findall(r"Successfully started service '(?:sparkDriver|org\.apache\.spark\."
-                                               r"network\.netty\.NettyBlockTransferService)' on port (\d+)",
-                                               result.log("driver") or result.submit_log)}
+    driver_ports = sr.driver_ports(result.log("driver") or result.submit_log)
     assert driver_ports
     assert not denied_connections(inputs, result.team, result.pods("driver"), result.pods("executor"), driver_ports)
 
