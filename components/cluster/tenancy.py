@@ -121,12 +121,15 @@ def role_bindings(spec: StackSpec, team: TeamSpec) -> list[dict[str, Any]]:
 
 def network_policy(team: TeamSpec, name: str, pod_selector: dict[str, Any], *,
                    ingress: Optional[list] = None, egress: Optional[list] = None) -> dict[str, Any]:
-    """A NetworkPolicy of the team namespace; each direction given is governed by it."""
+    """A NetworkPolicy of the team namespace; each direction given is governed by it. No rules
+    (``[]``) denies that direction: the list is left out, as the API server stores it (an empty
+    list would be re-owned on every server-side apply, a write each time)."""
     spec: dict[str, Any] = {"podSelector": pod_selector, "policyTypes": []}
     for direction, rules in (("Ingress", ingress), ("Egress", egress)):
         if rules is not None:
             spec["policyTypes"].append(direction)
-            spec[direction.lower()] = rules
+            if rules:
+                spec[direction.lower()] = rules
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": _metadata(team, name), "spec": spec}
 

@@ -1,0 +1,131 @@
+"""A stack's cluster side on the real control plane: nodes shaped like its pools, volumes
+for its claims, the CRDs of its custom resources, then every object it applies.
+
+Used by the tests under tests/live/ (through their conftest) and by nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from components.cluster.storage import gp3_storage_class
+from components.config import StackSpec
+from components.offline.render import StackRender, render_stack
+
+from . import engines
+from .cluster import ControlPlane, Kube
+from .cluster_nodes import kind_storage_class, stack_nodes, static_volumes
+from .stacks import stack_spec
+
+CRD_DIR = "example/prometheus-operator-crd"
+CRD_GROUP = "monitoring.coreos.com"
+
+
+@dataclass
+class LiveStack:
+    """One stack applied to one running control plane."""
+
+    name: str
+    spec: StackSpec
+    plane: ControlPlane
+    render: StackRender
+    nodes: list[dict[str, Any]]
+    applied: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def kube(self) -> Kube:
+        return self.plane.kube()
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The rendered objects of ``kind`` (in ``namespace``)."""
+        return [r.obj for r in self.render.objects if r.obj["kind"] == kind
+                and (namespace is None or r.obj["metadata"].get("namespace") == namespace)]
+
+    def pods(self, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+        args = ["get", "pods", "-n", namespace] + ([f"--selector={selector}"] if selector else [])
+        return self.kube.json(*args)["items"]
+
+
+class _CrdLoader(yaml.SafeLoader):
+    """YAML 1.1's "=" (the value key type) is a plain string in the CRDs' enums (`- =`)."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def crds_for(render: StackRender) -> list[dict[str, Any]]:
+    """The Prometheus Operator CRDs of the custom resources among ``render``'s objects."""
+    kinds = {r.obj["kind"] for r in render.objects if r.obj["apiVersion"].startswith(f"{CRD_GROUP}/")}
+    if not kinds:
+        return []
+    directory = engines.source("prometheus-operator") / CRD_DIR
+    crds = []
+    for path in sorted(directory.glob(f"{CRD_GROUP}_*.yaml")):
+        crd = yaml.load(path.read_text(), Loader=_CrdLoader)
+        if crd["spec"]["names"]["kind"] in kinds:
+            crds.append(crd)
+    return crds
+
+
+def storage_for(spec: StackSpec, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The storage class a claim of the stack gets on its cluster, and volumes standing in
+    for that class's provisioner. In mode eks the stack brings its class (gp3)."""
+    if spec.is_eks:
+        return static_volumes(gp3_storage_class(spec)["metadata"]["name"], nodes, zonal=True)
+    return [kind_storage_class(), *static_volumes(kind_storage_class()["metadata"]["name"], nodes, zonal=False)]
+
+
+def apply_established(kube: Kube, crds: Iterable[dict[str, Any]]) -> None:
+    crds = list(crds)
+    kube.apply(crds)
+    for crd in crds:
+        kube.run("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
+
+
+def start(name: str, directory: Path, bin_dir: Path) -> LiveStack:
+    """A control plane in ``directory`` with stack ``name``'s nodes; nothing of the stack yet."""
+    spec = stack_spec(name)
+    plane = ControlPlane(directory, bin_dir)
+    nodes = stack_nodes(spec)
+    try:
+        plane.start()
+        plane.add_nodes(nodes)
+        plane.kube().apply(storage_for(spec, nodes), manager="kubegrid-test")
+    except BaseException:
+        plane.stop()
+        raise
+    return LiveStack(name, spec, plane, render_stack(spec), nodes)
+
+
+def apply_stack(live: LiveStack) -> None:
+    """CRDs first (the monitoring chart installs them before the program creates custom
+    resources), then every object in the order the program applies them."""
+    apply_established(live.kube, crds_for(live.render))
+    objects = [r.obj for r in live.render.objects]
+    live.kube.apply(objects)
+    live.applied = objects
+
+
+def live_objects(kube: Kube, objects: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """kind/namespace/name -> the server's copy of each of ``objects`` (managed fields kept)."""
+    listed = kube.json("get", "-f", "-", "--show-managed-fields",
+                       input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+    items = listed["items"] if listed.get("kind") == "List" else [listed]
+    return {f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}": o for o in items}
+
+
+def applied_fields(kube: Kube, objects: Iterable[dict[str, Any]], manager: str = "kubegrid") -> dict[str, Any]:
+    """kind/namespace/name -> ``manager``'s field ownership (its fields and the time of its last
+    write). An apply that changes nothing leaves it as it was; a controller's own writes (a
+    claim's status, say) do not touch it."""
+    return {key: [(f["time"], f["fieldsV1"]) for f in o["metadata"].get("managedFields", []) if f["manager"] == manager]
+            for key, o in live_objects(kube, objects).items()}
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True)
