@@ -31,4 +31,5 @@ def test_a_pod_with_these_contexts_passes_and_a_changed_one_does_not():
     assert restricted_violations(pod) == []
     assert pod["securityContext"]["runAsGroup"] == 0 and pod["securityContext"]["runAsUser"] == 1000
     pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
-    assert restricted_violations(pod) == ["main: allowPrivilegeEscalation is not false"]
+    assert restricted_violations(pod) == [
+        'allowPrivilegeEscalation != false (container "main" must set securityContext.allowPrivilegeEscalation=false)']

@@ -119,7 +119,13 @@ class Kube:
         return json.loads(self.run(*args, "-o", "json", **kwargs).stdout)
 
     def apply(self, objects: Iterable[dict[str, Any]], manager: str = "kubegrid") -> None:
-        """Server-side apply, one object at a time so that a refusal names its object."""
+        """Server-side apply of ``objects`` in order, in one call; when any is refused, again
+        one at a time, so that the refusal names its object (ApiRefused)."""
+        objects = list(objects)
+        listed = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        if self.run("apply", "--server-side", f"--field-manager={manager}", "--force-conflicts",
+                    "-f", "-", input=listed, check=False).returncode == 0:
+            return
         for obj in objects:
             result = self.run("apply", "--server-side", f"--field-manager={manager}", "--force-conflicts",
                               "-f", "-", input=json.dumps(obj), check=False)
@@ -144,7 +150,10 @@ class Kube:
 class ControlPlane:
     """The processes of one control plane, their files in ``directory``."""
 
-    def __init__(self, directory: Path, bin_dir: Path):
+    def __init__(self, directory: Path, bin_dir: Path, own_pods: str | None = None):
+        """``own_pods``: a label selector of pods whose status KWOK leaves alone, because the
+        test runs their containers itself and reports their status (tests/support/spark_runner.py)."""
+        self.own_pods = own_pods
         self.directory = directory.resolve()
         self.bin = bin_dir
         self.pki = self.directory / "pki"
@@ -239,7 +248,8 @@ class ControlPlane:
             f"--config={write_kwok_stages(self.directory / 'kwok-stages.yaml')}",
             "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--cidr=10.244.0.0/16", "--node-ip=10.244.0.1", "--node-lease-duration-seconds=40",
-            f"--server-address=127.0.0.1:{free_port()}"])
+            f"--server-address=127.0.0.1:{free_port()}",
+            *([f"--disregard-status-with-label-selector={self.own_pods}"] if self.own_pods else [])])
         self._write_state()
         kube = self.kube()
         kube.wait_for("the default service account's token controller and namespace",

@@ -68,6 +68,17 @@ class Authority:
         self.pair.cert.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         _write_key(self.pair.key, self.key)
 
+    @classmethod
+    def load(cls, directory: Path) -> "Authority":
+        """The CA a control plane made in ``directory`` (its ca.crt and ca.key), to issue more
+        certificates with: a user's client certificate, say."""
+        self = cls.__new__(cls)
+        self.directory = directory
+        self.pair = Pair(directory / "ca.crt", directory / "ca.key")
+        self.cert = x509.load_pem_x509_certificate(self.pair.cert.read_bytes())
+        self.key = serialization.load_pem_private_key(self.pair.key.read_bytes(), password=None)
+        return self
+
     def issue(self, name: str, common_name: str, organization: str | None = None, *,
               server: bool = False, client: bool = True, dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()) -> Pair:
         """A key and a certificate for ``common_name`` (a user, with ``organization`` its group)."""

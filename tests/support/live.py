@@ -7,10 +7,13 @@ Used by the tests under tests/live/ (through their conftest) and by nothing else
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import pytest
 import yaml
 
 from components.cluster.storage import gp3_storage_class
@@ -24,6 +27,18 @@ from .stacks import stack_spec
 
 CRD_DIR = "example/prometheus-operator-crd"
 CRD_GROUP = "monitoring.coreos.com"
+
+
+def require_engines() -> Path:
+    """The directory of the control plane's binaries, built when missing. Without a Go
+    toolchain the calling test skips, saying why, unless KUBEGRID_REQUIRE_ENGINES is set (CI):
+    then it fails. A failed build is an error, never a skip."""
+    if shutil.which("go") is None:
+        if os.environ.get("KUBEGRID_REQUIRE_ENGINES"):
+            pytest.fail("KUBEGRID_REQUIRE_ENGINES is set (CI) but no Go toolchain is on PATH")
+        pytest.skip("no Go toolchain on PATH: the control plane's binaries are built from Go modules "
+                    "(python -m tests.support.engines bin)")
+    return engines.bin_dir()
 
 
 @dataclass
@@ -87,10 +102,11 @@ def apply_established(kube: Kube, crds: Iterable[dict[str, Any]]) -> None:
         kube.run("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
 
 
-def start(name: str, directory: Path, bin_dir: Path) -> LiveStack:
-    """A control plane in ``directory`` with stack ``name``'s nodes; nothing of the stack yet."""
+def start(name: str, directory: Path, bin_dir: Path, own_pods: str | None = None) -> LiveStack:
+    """A control plane in ``directory`` with stack ``name``'s nodes; nothing of the stack yet.
+    ``own_pods``: pods whose status the caller reports, not KWOK (see ControlPlane)."""
     spec = stack_spec(name)
-    plane = ControlPlane(directory, bin_dir)
+    plane = ControlPlane(directory, bin_dir, own_pods=own_pods)
     nodes = stack_nodes(spec)
     try:
         plane.start()
