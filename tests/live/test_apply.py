@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from tests.support.cluster import ApiRefused
 from tests.support.live import applied_fields, apply_stack, live_objects
 
 
@@ -25,3 +28,14 @@ def test_a_second_apply_changes_nothing(applied):
     apply_stack(applied)
     after = applied_fields(applied.kube, applied.applied)
     assert {k for k in before if before[k] != after[k]} == set()
+
+
+def test_a_refused_object_is_named_with_the_servers_message(applied):
+    namespace = applied.spec.grid.namespace
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "refused-service", "namespace": namespace},
+           "spec": {"ports": [{"name": "lookup", "port": 70000}]}}
+    with pytest.raises(ApiRefused) as refused:
+        applied.kube.apply([bad])
+    message = str(refused.value)
+    assert message.startswith(f"Service {namespace}/refused-service: refused by the API server: ")
+    assert "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive" in message
