@@ -1,30 +1,34 @@
-"""Runs a stack's printed Spark commands for real (pyspark's spark-submit, Java 17) against
-:mod:`tests.support.kube_standin`, and runs the pods Spark creates as their containers would.
+"""Runs a stack's printed Spark commands for real (pyspark's spark-submit, Java 17) against a real
+Kubernetes control plane (tests/support/cluster.py, one per stack, the stack applied by
+tests/support/live.py), and runs the pods Spark creates as their containers would.
 
 Pieces:
 
 - :func:`stack_inputs`: a stack's rendered objects (``components.offline.render.render_stack``)
   and its ``spark`` stack output (``components.offline.mock_run.run_program``), the public paths.
-- :class:`Workspace`: the submitting user's machine: a kubeconfig naming the stand-in, a fake
-  ``kubectl`` first on PATH (only the forms the printed commands use, answered from the
-  rendered objects), pyspark's ``spark-submit`` next. Printed commands run unchanged with ``bash -c``.
-- :class:`Cluster`: the cluster after ``pulumi up``: the stand-in loaded with the team's rendered
-  objects, RBAC from the rendered Roles and RoleBindings (a call a Role does not allow is answered
-  403, as the API server would), admission (API defaulting of requests from limits, the
-  LimitRange's defaults, the ResourceQuota: a pod beyond it is refused 403 "exceeded quota"), a
-  scheduler, and the :class:`Kubelet`.
-- :class:`Kubelet`: runs every pod the scheduler places as its container would run (see
-  :mod:`tests.support.pod_exec`: the image's root read-only, the pod's volumes, uid 185 via
-  ``setpriv`` in ``unshare --mount``), runs the image's entrypoint (:func:`entrypoint_command`),
-  reports pod status to the stand-in, kills the container of a deleted pod.
+- :func:`spark_plane`: a control plane with the stack's nodes and every object it applies, whose
+  KWOK leaves pods labelled ``spark-role`` to :class:`Kubelet`.
+- :class:`Workspace`: the submitting user's machine: a kubeconfig naming the real API server with
+  a client certificate the plane's CA issued to a member of the team (:func:`submitter`: the group
+  the stack's ``team-edit`` RoleBinding names, or kind's admin where the stack binds nobody), the
+  real ``kubectl`` first on PATH, pyspark's ``spark-submit`` next. Printed commands run unchanged
+  with ``bash -c``.
+- :class:`Cluster`: one case's view of the plane: the admin's :class:`KubeApi`, the
+  :class:`Kubelet`, and afterwards what the server recorded: the pods Spark created as admitted, the
+  ConfigMaps and Services it left, the ResourceQuota's status and the audit log's entries (who
+  called what, and the response code).
+- :class:`Kubelet`: polls the API server for the team's ``spark-role`` pods; runs every pod the
+  real scheduler bound to a node as its container would run (see :mod:`tests.support.pod_exec`:
+  the image's root read-only, the pod's volumes, its projected service account token from a
+  TokenRequest, uid 185 via ``setpriv`` in ``unshare --mount``), runs the image's entrypoint
+  (:func:`entrypoint_command`), reports the pod's status through its ``status`` subresource, and
+  for a deleted pod kills the container and then removes the pod, as a kubelet does.
 
-The emulated cluster (not what the stack or Spark generate; see docs/spark.md, "How the tests run Spark"):
+What the API server, admission, the scheduler and the controllers decide is theirs: RBAC (a 403
+shows in the audit log), Pod Security, LimitRange defaults, the ResourceQuota, where a pod goes
+(KWOK nodes shaped like the stack's pools; the stack's DaemonSets' pods take their share of each
+node). What stays emulated (see docs/spark.md, "How the tests run Spark"):
 
-- nodes: in mode eks one node per node pool (its allocatable resources less the stack's
-  DaemonSets' requests, from ``components.cluster.spark.sizing``) for executors, and a separate
-  one for drivers and other pods; the Cluster Autoscaler that would add nodes is not emulated, so
-  a pod that fits no node stays Pending (``Unschedulable``), as it would until a node is added.
-  In mode existing the stack knows no nodes: one node takes every pod.
 - the image (:class:`ImageProfile`, by the container's image): for ``apache/spark``, ``/opt/spark``
   from pyspark 4.0.1, the host's JDK 17, ``spark:185`` in /etc/passwd; the examples jar is a small
   SparkPi of our own (tests/cluster/spark/image/, same class, argument and output line); the S3A
@@ -33,11 +37,14 @@ The emulated cluster (not what the stack or Spark generate; see docs/spark.md, "
   2.4.8 (tests/support/spark24.py) as ``$GS_HOME/insightedge/spark``, the host's JDK 17 where the
   image has Java 8, ``gs_user:1000`` in ``gs_group:2000`` owning ``GS_HOME``, Spark 2.4's
   entrypoint, and a stand-in of GigaSpaces' SaveRdd example;
-- cluster DNS: JVMs get ``-Djdk.net.hosts.file`` (``JAVA_TOOL_OPTIONS``) mapping the namespace's
-  Services and pods to 127.0.0.1 (one network namespace: every pod IP is 127.0.0.1);
-- the in-cluster API address: Spark 4 drivers get ``-Dspark.kubernetes.driver.master=<stand-in>`` the
-  same way; Spark 2.4 drivers dial ``https://kubernetes.default.svc`` on 443, which :class:`ServicePort`
-  forwards to the stand-in;
+- cluster DNS and the network: JVMs get ``-Djdk.net.hosts.file`` (``JAVA_TOOL_OPTIONS``) mapping
+  the namespace's Services and pods and ``kubernetes.default.svc`` to 127.0.0.1 (one network
+  namespace: every pod IP the kubelet reports is 127.0.0.1);
+- the in-cluster API address: the API server listens on 127.0.0.1 at its own port, not on the
+  ``kubernetes`` Service's 443: Spark 4 drivers get ``-Dspark.kubernetes.driver.master=
+  https://kubernetes.default.svc:<port>`` (``JAVA_TOOL_OPTIONS``) and ``KUBERNETES_SERVICE_PORT``
+  is that port; Spark 2.4 drivers dial ``https://kubernetes.default.svc`` on 443, which
+  :class:`ServicePort` forwards;
 - node memory: executor heaps above ``heap_cap`` are capped (this machine has less memory than
   the pools' nodes), each change recorded in :attr:`Kubelet.adjustments`.
 """
@@ -46,7 +53,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import re
 import shutil
@@ -60,10 +66,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import requests
 import yaml
+from cryptography.hazmat.primitives import serialization
 
 from components.cluster.spark.names import SPARK_VERSION
-from tests.support.kube_standin import ApiError, KubeStandIn, Request
 from tests.support.spark24 import spark24_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +86,6 @@ IMAGE_WORKDIR = "/opt/spark/work-dir"
 CLUSTER_HOSTS = "/etc/kubegrid-cluster-hosts"
 S3_MOUNT = "/var/run/kubegrid-s3"
 """Where pods reach the stand-in S3 (the stand-in S3A's default root)."""
-USER_TOKEN = "user-token"
 EXAMPLES_JAR_PATH = "/opt/spark/examples/jars/spark-examples.jar"
 S3A_JAR_PATH = "/opt/spark/jars/kubegrid-s3a-standin.jar"
 INSIGHTEDGE_HOME = "/opt/gigaspaces"
@@ -195,76 +201,8 @@ def build_image_jars(out: Path, keys: tuple[str, ...] = ("examples", "s3a")) -> 
     return jars
 
 
-def tls_files(directory: Path) -> dict[str, Path]:
-    """The cluster's CA (kube-root-ca.crt) and the API server's certificate, for 127.0.0.1 and
-    ``kubernetes.default.svc`` (made once per ``directory``)."""
-    files = {k: directory / f"{k}.pem" for k in ("ca", "ca-key", "server", "server-key")}
-    with _BUILD_LOCK:
-        if all(f.exists() for f in files.values()):
-            return files
-        directory.mkdir(parents=True, exist_ok=True)
-        run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kube-standin-ca",
-            "-keyout", str(files["ca-key"]), "-out", str(files["ca"]))
-        csr = directory / "server.csr"
-        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kube-apiserver", "-keyout", str(files["server-key"]),
-            "-out", str(csr))
-        ext = directory / "server.ext"
-        ext.write_text("subjectAltName=IP:127.0.0.1,DNS:kubernetes.default.svc,DNS:kubernetes.default,"
-                       "DNS:kubernetes.default.svc.cluster.local,DNS:localhost\n")
-        run("x509", "-req", "-in", str(csr), "-CA", str(files["ca"]), "-CAkey", str(files["ca-key"]),
-            "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(files["server"]))
-    return files
 
-
-# ---------------------------------------------------------------- fake kubectl
-
-FAKE_KUBECTL = r'''#!__PYTHON__
-"""Fake kubectl: exactly the forms the stack's Spark commands use, answered from the kubeconfig and the rendered objects."""
-import json, os, re, sys, yaml
-args = sys.argv[1:]
-context = namespace = None
-rest = []
-i = 0
-while i < len(args):
-    a = args[i]
-    if a == "--context": context = args[i + 1]; i += 2; continue
-    if a.startswith("--context="): context = a.split("=", 1)[1]; i += 1; continue
-    if a in ("-n", "--namespace"): namespace = args[i + 1]; i += 2; continue
-    rest.append(a); i += 1
-with open(os.environ.get("KUBECONFIG", os.path.expanduser("~/.kube/config"))) as f:
-    config = yaml.safe_load(f)
-ctx_name = context or config["current-context"]
-ctx = next((c["context"] for c in config["contexts"] if c["name"] == ctx_name), None)
-if ctx is None:
-    sys.exit(f'error: context "{ctx_name}" does not exist')
-with open(os.environ["KUBEGRID_FAKE_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\n")
-if rest == ["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]:
-    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == ctx["cluster"])
-    sys.stdout.write(cluster["server"]); sys.exit(0)
-if rest == ["config", "view", "--minify", "--flatten"]:  # the context alone, its files' contents embedded
-    import base64
-    cluster = dict(next(c["cluster"] for c in config["clusters"] if c["name"] == ctx["cluster"]))
-    with open(cluster.pop("certificate-authority"), "rb") as f:
-        cluster["certificate-authority-data"] = base64.b64encode(f.read()).decode()
-    user = next(u for u in config["users"] if u["name"] == ctx["user"])
-    yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": ctx_name, "preferences": {},
-                    "clusters": [{"name": ctx["cluster"], "cluster": cluster}],
-                    "contexts": [{"name": ctx_name, "context": ctx}], "users": [user]}, sys.stdout)
-    sys.exit(0)
-m = re.fullmatch(r'go-template=\{\{index \.data "([^"]+)"\}\}', rest[-1]) if len(rest) == 5 else None
-if m and rest[:4] == ["get", "configmap", rest[2], "-o"]:
-    ns = namespace or ctx.get("namespace", "default")
-    with open(os.environ["KUBEGRID_FAKE_OBJECTS"]) as f:
-        for doc in json.load(f):
-            if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == rest[2] \
-                    and doc["metadata"].get("namespace") == ns:
-                sys.stdout.write(doc.get("data", {}).get(m[1], "<no value>")); sys.exit(0)
-    sys.exit(f'Error from server (NotFound): configmaps "{rest[2]}" not found')
-sys.exit("fake kubectl: unsupported command: " + " ".join(sys.argv[1:]))
-'''
-
+# ---------------------------------------------------------------- the submitting user's machine
 
 @dataclass
 class Workspace:
@@ -272,13 +210,17 @@ class Workspace:
     root: Path
     server: str
     ca: Path
-    objects: list[dict[str, Any]]
+    user: dict[str, Any]
+    """The kubeconfig's user entry for the cluster (a client certificate, or a token)."""
+    kubectl: Path
+    """The ``kubectl`` on PATH (linked into the workspace's bin)."""
     context: str = "kubegrid"
-    """The kubeconfig's context of the cluster (the stand-in)."""
+    """The kubeconfig's context of the cluster."""
     current: Optional[str] = None
     """Another context, made current, with another cluster and token: a command must name ``context``."""
     spark24: Optional[Path] = None
     """A Spark 2.4 (tests.support.spark24): ``insightedge-submit`` on PATH runs its spark-submit."""
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.bin = self.root / "bin"
@@ -286,15 +228,11 @@ class Workspace:
         self.bin.mkdir(parents=True, exist_ok=True)
         self.cwd.mkdir(exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
-        kubectl = self.bin / "kubectl"
-        kubectl.write_text(FAKE_KUBECTL.replace("__PYTHON__", sys.executable))
-        kubectl.chmod(0o755)
+        (self.bin / "kubectl").symlink_to(self.kubectl)
         if self.spark24 is not None:
             submit = self.bin / "insightedge-submit"
             submit.write_text(INSIGHTEDGE_SUBMIT.replace("__SPARK_HOME__", str(self.spark24)))
             submit.chmod(0o755)
-        self.objects_file = self.root / "cluster-objects.json"
-        self.objects_file.write_text(json.dumps(self.objects))
         self.kubeconfig = self.root / "kubeconfig"
         names = [self.context] + ([self.current] if self.current else [])
         servers = {self.context: self.server, self.current: "https://127.0.0.1:1"}
@@ -303,15 +241,14 @@ class Workspace:
             "clusters": [{"name": n, "cluster": {"server": servers[n], "certificate-authority": str(self.ca)}}
                          for n in names],
             "contexts": [{"name": n, "context": {"cluster": n, "user": n}} for n in names],
-            "users": [{"name": n, "user": {"token": USER_TOKEN if n == self.context else f"token-of-{n}"}}
+            "users": [{"name": n, "user": self.user if n == self.context else {"token": f"token-of-{n}"}}
                       for n in names]}))
-        self.kubectl_log = self.root / "kubectl.log"
+        self.kubeconfig.chmod(0o600)
 
     def env(self) -> dict[str, str]:
         return {"PATH": f"{self.bin}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(self.root), "KUBECONFIG": str(self.kubeconfig),
-                "KUBEGRID_FAKE_OBJECTS": str(self.objects_file), "KUBEGRID_FAKE_LOG": str(self.kubectl_log),
-                "JAVA_HOME": str(jdk_home()), "LANG": "C.UTF-8", "TMPDIR": str(self.root / "tmp")}
+                "JAVA_HOME": str(jdk_home()), "LANG": "C.UTF-8", "TMPDIR": str(self.root / "tmp"), **self.extra_env}
 
     def run(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
         """A printed command, exactly as printed, with bash -c."""
@@ -453,84 +390,6 @@ def pod_totals(pod: dict[str, Any], which: str) -> dict[str, float]:
     return out
 
 
-# ---------------------------------------------------------------- RBAC and admission
-
-def role_rules_of(objects: list[dict[str, Any]], namespace: str, account: str) -> list[dict[str, Any]]:
-    """The rules of every Role bound to ``account`` in ``namespace`` (rendered RoleBindings)."""
-    rules = []
-    for binding in objects:
-        if binding["kind"] != "RoleBinding" or binding["metadata"].get("namespace") != namespace:
-            continue
-        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == account
-                   and s.get("namespace", namespace) == namespace for s in binding.get("subjects") or []):
-            continue
-        ref = binding["roleRef"]
-        for role in objects:
-            if role["kind"] == ref["kind"] == "Role" and role["metadata"]["name"] == ref["name"] \
-                    and role["metadata"].get("namespace") == namespace:
-                rules.extend(role["rules"])
-    return rules
-
-
-def allowed(rules: list[dict[str, Any]], verb: str, resource: str, group: str = "") -> bool:
-    return any((group in r.get("apiGroups", []) or "*" in r.get("apiGroups", []))
-               and (resource in r.get("resources", []) or "*" in r.get("resources", []))
-               and (verb in r.get("verbs", []) or "*" in r.get("verbs", [])) for r in rules)
-
-
-def rbac_verb(call: Request) -> str:
-    return call.verb.split("/")[0]
-
-
-# ---------------------------------------------------------------- the node and the kubelet
-
-@dataclass
-class Node:
-    name: str
-    labels: dict[str, str]
-    cpu_m: float
-    memory_mi: float
-    gpus: int = 0
-    pods: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Pods bound here, with their requests."""
-    used: dict[str, float] = field(default_factory=lambda: {"cpu": 0.0, "memory": 0.0, "nvidia.com/gpu": 0.0})
-
-    def fits(self, need: dict[str, float]) -> bool:
-        return (self.used["cpu"] + need["cpu"] <= self.cpu_m and self.used["memory"] + need["memory"] <= self.memory_mi
-                and self.used["nvidia.com/gpu"] + need["nvidia.com/gpu"] <= self.gpus)
-
-
-def pod_affinity_pools(pod: dict[str, Any]) -> Optional[set[str]]:
-    """The pool names the pod's node selector (Spark 2.4's placement) or required node affinity (the
-    templates') admits; None: any node."""
-    selected = (pod["spec"].get("nodeSelector") or {}).get("kubegrid.io/pool")
-    if selected:
-        return {selected}
-    terms = ((((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
-              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")) or []
-    pools: set[str] = set()
-    for term in terms:
-        for e in term.get("matchExpressions") or []:
-            if e["key"] == "kubegrid.io/pool" and e["operator"] == "In":
-                pools |= set(e["values"])
-    return pools if terms else None
-
-
-def cluster_nodes(spec: Any) -> list[Node]:
-    """The emulated cluster's nodes: see the module docstring."""
-    from components.cluster.scheduling import node_labels
-    from components.cluster.spark.sizing import pool_sizing
-
-    if not spec.is_eks:
-        return [Node("kind-control-plane", {}, math.inf, math.inf, 0)]
-    nodes = []
-    for pool in spec.node_pools:
-        budget = pool_sizing(spec, pool).budget
-        nodes.append(Node(f"{pool.name}-node-1", node_labels(pool), budget.free_cpu_m, budget.free_memory_mi,
-                          pool.shape.gpus))
-    nodes.append(Node("drivers-node", {}, math.inf, math.inf, 0))
-    return nodes
-
 
 INSIGHTEDGE_SUBMIT = """#!/usr/bin/env bash
 # Stand-in for GigaSpaces' insightedge-submit (Spark's spark-submit with the InsightEdge jars on the
@@ -554,63 +413,180 @@ class PodRun:
     spec_file: Optional[Path] = None
 
 
-class Kubelet:
-    """Schedules the stand-in's new pods onto :class:`Node` s and runs them as containers."""
+# ---------------------------------------------------------------- the API server, as a client
 
-    def __init__(self, api: KubeStandIn, root: Path, nodes: list[Node], image_files: dict[str, Path],
-                 ca: Path, s3_root: Optional[Path], autorun: bool = True, heap_cap: str = "2g"):
-        self.api, self.root, self.nodes, self.image_files, self.ca = api, root, nodes, image_files, ca
+class KubeApi:
+    """The core API of the control plane over HTTPS with one client certificate (a session per
+    thread): what the kubelet and the harness read and write. ``None`` for an object that is not there."""
+
+    def __init__(self, server: str, ca: Path, cert: Path, key: Path):
+        self.server, self.ca, self.cert, self.key = server, ca, cert, key
+        self.port = int(server.rsplit(":", 1)[1])
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies of the environment would win over verify
+            session.cert, session.verify = (str(self.cert), str(self.key)), str(self.ca)
+        return session
+
+    @staticmethod
+    def path(resource: str, namespace: Optional[str], name: Optional[str] = None, sub: Optional[str] = None) -> str:
+        out = "/api/v1" + (f"/namespaces/{namespace}" if namespace else "") + f"/{resource}"
+        return out + (f"/{name}" if name else "") + (f"/{sub}" if sub else "")
+
+    def call(self, method: str, path: str, body: Any = None, params: Optional[dict] = None,
+             content_type: str = "application/json") -> requests.Response:
+        return self._session().request(method, self.server + path, params=params, timeout=60,
+                                       data=None if body is None else json.dumps(body),
+                                       headers={"Content-Type": content_type})
+
+    def _json(self, response: requests.Response) -> Any:
+        if response.status_code >= 400:
+            raise ApiRefusal(response.status_code, response.text)
+        return response.json()
+
+    def get(self, resource: str, namespace: Optional[str], name: str) -> Optional[dict]:
+        response = self.call("GET", self.path(resource, namespace, name))
+        return None if response.status_code == 404 else self._json(response)
+
+    def items(self, resource: str, namespace: Optional[str] = None, labels: Optional[str] = None) -> list[dict]:
+        params = {"labelSelector": labels} if labels else None
+        return self._json(self.call("GET", self.path(resource, namespace), params=params))["items"]
+
+    def create(self, resource: str, namespace: str, obj: dict) -> dict:
+        return self._json(self.call("POST", self.path(resource, namespace), obj))
+
+    def update_status(self, namespace: str, name: str, status: dict) -> Optional[dict]:
+        """A strategic merge patch of the pod's ``status`` subresource (lists merge by key, as the
+        kubelet's patches do); None when the pod is gone."""
+        response = self.call("PATCH", self.path("pods", namespace, name, "status"), {"status": status},
+                             content_type="application/strategic-merge-patch+json")
+        return None if response.status_code == 404 else self._json(response)
+
+    def delete(self, resource: str, namespace: str, name: Optional[str] = None, labels: Optional[str] = None,
+               grace: Optional[int] = None) -> None:
+        params = {k: v for k, v in (("labelSelector", labels), ("gracePeriodSeconds", grace)) if v is not None}
+        response = self.call("DELETE", self.path(resource, namespace, name), params=params)
+        if response.status_code != 404:
+            self._json(response)
+
+    def token(self, namespace: str, account: str, pod: dict, audience: Optional[str], seconds: int) -> str:
+        """A TokenRequest for ``account`` bound to ``pod``, as the kubelet makes for a projected
+        ``serviceAccountToken`` source."""
+        spec: dict[str, Any] = {"expirationSeconds": seconds, "boundObjectRef": {
+            "apiVersion": "v1", "kind": "Pod", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
+        if audience:
+            spec["audiences"] = [audience]
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
+        return self._json(self.call("POST", self.path("serviceaccounts", namespace, account, "token"),
+                                    body))["status"]["token"]
+
+
+class ApiRefusal(Exception):
+    def __init__(self, code: int, text: str):
+        super().__init__(f"{code}: {text}")
+        self.code, self.text = code, text
+
+
+# ---------------------------------------------------------------- the kubelet
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Kubelet:
+    """Runs the team's ``spark-role`` pods that the scheduler bound to a node as their containers
+    would run, and reports their status; a deleted pod's container is stopped and the pod removed.
+
+    ``api`` is a :class:`KubeApi` (or the stand-in: :mod:`tests.support.spark_standin`, which
+    schedules itself and calls :meth:`start_pod`). With ``autorun`` false it only records the pods."""
+
+    POLL = 0.2
+
+    def __init__(self, api: Any, namespace: str, root: Path, image_files: dict[str, Path],
+                 s3_root: Optional[Path], autorun: bool = True, heap_cap: str = "2g"):
+        self.api, self.namespace, self.root, self.image_files = api, namespace, root, image_files
         self.s3_root, self.autorun, self.heap_cap = s3_root, autorun, heap_cap
         self.runs: dict[str, PodRun] = {}
+        self.seen: dict[str, dict] = {}
+        """Every pod observed, by name: its first copy (as admitted) and, in :attr:`latest`, its last."""
+        self.latest: dict[str, dict] = {}
         self.pending: dict[str, str] = {}
-        """Pods that fit no node: name -> why."""
+        """Pods the scheduler could not place: name -> its message."""
         self.adjustments: list[str] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
+        self.removed: set[str] = set()
+        self.stopped = False
         self.root.mkdir(parents=True, exist_ok=True)
-        self.api.subscribe(self._event)
+        self._thread: Optional[threading.Thread] = None
+        self.track = ("configmaps", "services")
+        self.objects: dict[str, dict[str, dict]] = {r: {} for r in self.track}
+        """The first copy seen of every ConfigMap and Service of the namespace (the driver deletes its own at the end)."""
 
-    def _event(self, kind: str, resource: str, obj: dict) -> None:
-        if resource != "pods" or not self.autorun:
-            return
-        name = obj["metadata"]["name"]
+    def start(self) -> "Kubelet":
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self.stopped:
+            try:
+                pods = self.api.items("pods", self.namespace, "spark-role")
+            except (requests.RequestException, ApiRefusal) as error:
+                self.errors.append(f"listing pods: {error}")
+                time.sleep(1)
+                continue
+            for pod in pods:
+                self._observe(pod)
+            for resource in self.track:
+                try:
+                    for obj in self.api.items(resource, self.namespace):
+                        self.objects[resource].setdefault(obj["metadata"]["name"], obj)
+                except (requests.RequestException, ApiRefusal) as error:
+                    self.errors.append(f"listing {resource}: {error}")
+            time.sleep(self.POLL)
+
+    def _observe(self, pod: dict) -> None:
+        meta, name = pod["metadata"], pod["metadata"]["name"]
         with self.lock:
-            if kind == "ADDED" and name not in self.runs and name not in self.pending:
-                node = self._schedule(obj)
-                if node is None:
-                    return
-                self.runs[name] = PodRun(name, obj["metadata"].get("labels", {}).get("spark-role", "?"),
-                                         self.root / f"{name}.log", node.name)
-                threading.Thread(target=self._run_pod, args=(obj,), daemon=True).start()
-            elif kind == "DELETED":
+            self.seen.setdefault(name, pod)
+            self.latest[name] = pod
+            run = self.runs.get(name)
+            if meta.get("deletionTimestamp"):
+                if run is not None and run.exit_code is None:
+                    if not run.killed:
+                        run.killed = True
+                        grace = min(5, pod["spec"].get("terminationGracePeriodSeconds", 30))
+                        threading.Thread(target=self._kill, args=(run, grace), daemon=True).start()
+                elif name not in self.removed:
+                    self.removed.add(name)
+                    threading.Thread(target=self._remove, args=(pod,), daemon=True).start()
+                return
+            if not pod["spec"].get("nodeName"):
+                for c in (pod.get("status") or {}).get("conditions") or []:
+                    if c["type"] == "PodScheduled" and c["status"] == "False" and c.get("reason") == "Unschedulable":
+                        self.pending[name] = c.get("message", "")
+                return
+            if self.autorun and run is None:
                 self.pending.pop(name, None)
-                if name in self.runs:
-                    self._release(name)
-                    threading.Thread(target=self._kill, args=(self.runs[name],), daemon=True).start()
+                self.start_pod(pod, pod["spec"]["nodeName"])
 
-    def _schedule(self, pod: dict) -> Optional[Node]:
-        need = pod_totals(pod, "requests")
-        pools = pod_affinity_pools(pod)
-        for node in self.nodes:
-            pool = node.labels.get("kubegrid.io/pool")
-            if (pool is None) == (pools is None) and (pools is None or pool in pools) and node.fits(need):
-                for k in node.used:
-                    node.used[k] += need[k]
-                node.pods[pod["metadata"]["name"]] = need
-                return node
-        why = f"0/{len(self.nodes)} nodes are available: insufficient resources or no node of pools {sorted(pools or [])}"
-        self.pending[pod["metadata"]["name"]] = why
-        threading.Thread(target=self.api.update_status, daemon=True, args=(
-            pod["metadata"]["namespace"], pod["metadata"]["name"],
-            {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
-                                                 "reason": "Unschedulable", "message": why}]})).start()
-        return None
+    def start_pod(self, pod: dict, node: str) -> None:
+        name = pod["metadata"]["name"]
+        self.runs[name] = PodRun(name, pod["metadata"].get("labels", {}).get("spark-role", "?"),
+                                 self.root / f"{name}.log", node)
+        threading.Thread(target=self._run_pod, args=(pod,), daemon=True).start()
 
-    def _release(self, name: str) -> None:
-        for node in self.nodes:
-            need = node.pods.pop(name, None)
-            for k, v in (need or {}).items():
-                node.used[k] -= v
+    def _remove(self, pod: dict) -> None:
+        """The kubelet's last step for a deleted pod whose containers ended: delete it for good."""
+        try:
+            self.api.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"], grace=0)
+        except (requests.RequestException, ApiRefusal) as error:
+            self.errors.append(f"removing {pod['metadata']['name']}: {error}")
 
     # -- the pod's environment, volumes and container
     def _cluster_hosts(self, namespace: str) -> Path:
@@ -624,12 +600,15 @@ class Kubelet:
         hosts.write_text("127.0.0.1 " + " ".join(sorted(names)) + "\n")
         return hosts
 
+    def _fields(self, pod: dict) -> dict[str, str]:
+        meta, spec = pod["metadata"], pod["spec"]
+        return {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
+                "status.podIP": "127.0.0.1", "status.hostIP": "127.0.0.1", "spec.nodeName": spec.get("nodeName", ""),
+                "spec.serviceAccountName": spec.get("serviceAccountName", "default")}
+
     def _resolve_env(self, pod: dict, container: dict) -> dict[str, str]:
         env: dict[str, str] = {}
-        meta, spec = pod["metadata"], pod["spec"]
-        fields = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
-                  "status.podIP": "127.0.0.1", "status.hostIP": "127.0.0.1", "spec.nodeName": "node-1",
-                  "spec.serviceAccountName": spec.get("serviceAccountName", "default")}
+        meta, fields = pod["metadata"], self._fields(pod)
         for item in container.get("env") or []:
             if "value" in item:
                 env[item["name"]] = expand(str(item["value"]), env)
@@ -642,6 +621,49 @@ class Kubelet:
             else:
                 self.errors.append(f"{meta['name']}: env {item['name']} source not emulated: {item}")
         return env
+
+    def _config_map(self, namespace: str, source: dict) -> dict[str, str]:
+        """The data of a configMap volume or projection; the kubelet retries until the ConfigMap exists."""
+        cm = None
+        for _ in range(300):
+            cm = self.api.get("configmaps", namespace, source["name"])
+            if cm is not None or source.get("optional"):
+                break
+            time.sleep(0.1)
+        if cm is None and not source.get("optional"):
+            raise RuntimeError(f"configMap {source['name']} not found")
+        data = (cm or {}).get("data") or {}
+        return {item["path"]: data[item["key"]] for item in source.get("items") or [{"key": k, "path": k} for k in data]}
+
+    @staticmethod
+    def _write_files(path: Path, files: dict[str, str], mode: int, fs_group: Optional[int]) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            target = path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            target.chmod(mode)
+            if fs_group is not None:
+                os.chown(target, 0, fs_group)
+
+    def _projected(self, pod: dict, volume: dict, path: Path, fs_group: Optional[int]) -> None:
+        """A projected volume (the ServiceAccount admission plugin's kube-api-access-*: a bound token,
+        the namespace's kube-root-ca.crt, the namespace from the downward API)."""
+        meta, spec, fields = pod["metadata"], pod["spec"], self._fields(pod)
+        files: dict[str, str] = {}
+        for source in volume["projected"]["sources"]:
+            if "serviceAccountToken" in source:
+                token = source["serviceAccountToken"]
+                files[token["path"]] = self.api.token(meta["namespace"], spec.get("serviceAccountName", "default"), pod,
+                                                      token.get("audience"), token.get("expirationSeconds", 3600))
+            elif "configMap" in source:
+                files.update(self._config_map(meta["namespace"], source["configMap"]))
+            elif "downwardAPI" in source:
+                for item in source["downwardAPI"]["items"]:
+                    files[item["path"]] = fields[item["fieldRef"]["fieldPath"]]
+            else:
+                self.errors.append(f"{meta['name']}: projection {sorted(source)} of {volume['name']} not emulated")
+        self._write_files(path, files, volume["projected"].get("defaultMode", 0o644), fs_group)
 
     def _volumes(self, pod: dict, sandbox: Path) -> dict[str, Path]:
         """Each volume's directory on the host, prepared as the kubelet would (fsGroup ownership included)."""
@@ -656,27 +678,14 @@ class Kubelet:
                     os.chown(path, 0, fs_group)
                 path.chmod(0o2777 if fs_group is not None else 0o777)
             elif "configMap" in vol:
-                path.mkdir(parents=True, exist_ok=True)
                 src = vol["configMap"]
-                cm = None
-                for _ in range(300):  # the kubelet retries the mount until the ConfigMap exists (30 s)
-                    cm = self.api.get("configmaps", meta["namespace"], src["name"])
-                    if cm is not None or src.get("optional"):
-                        break
-                    time.sleep(0.1)
-                if cm is None and src.get("optional"):
-                    cm = {}
-                if cm is None:
-                    raise RuntimeError(f"configMap {src['name']} of volume {vol['name']} not found")
-                data = cm.get("data") or {}
-                items = src.get("items") or [{"key": k, "path": k} for k in data]
-                for item in items:
-                    target = path / item["path"]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_text(data[item["key"]])
-                    target.chmod(item.get("mode", src.get("defaultMode", 0o644)))
-                    if fs_group is not None:
-                        os.chown(target, 0, fs_group)
+                files = self._config_map(meta["namespace"], src)
+                modes = {i["path"]: i["mode"] for i in src.get("items") or [] if "mode" in i}
+                path.mkdir(parents=True, exist_ok=True)
+                for name, text in files.items():
+                    self._write_files(path, {name: text}, modes.get(name, src.get("defaultMode", 0o644)), fs_group)
+            elif "projected" in vol:
+                self._projected(pod, vol, path, fs_group)
             elif "persistentVolumeClaim" in vol:
                 claim = vol["persistentVolumeClaim"]["claimName"]
                 if self.api.get("persistentvolumeclaims", meta["namespace"], claim) is None:
@@ -693,19 +702,9 @@ class Kubelet:
         return out
 
     def _service_account(self, pod: dict, sandbox: Path) -> Optional[Path]:
-        spec, meta = pod["spec"], pod["metadata"]
-        account = self.api.get("serviceaccounts", meta["namespace"], spec.get("serviceAccountName", "default")) or {}
-        mount = spec.get("automountServiceAccountToken", account.get("automountServiceAccountToken", True))
-        if not mount:
-            return None
-        path = sandbox / "volumes" / "kube-api-access"
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "token").write_text(f"token-of-{meta['namespace']}-{spec.get('serviceAccountName', 'default')}")
-        (path / "namespace").write_text(meta["namespace"])
-        shutil.copy(self.ca, path / "ca.crt")  # kube-root-ca.crt
-        for f in path.iterdir():
-            f.chmod(0o644)
-        return path
+        """A token volume of the harness's own, for an API that does not add one (the stand-in);
+        the real API server's ServiceAccount admission puts a projected volume in the pod."""
+        return None
 
     def container_spec(self, pod: dict) -> dict[str, Any]:
         """Everything the in-namespace launcher needs (see :mod:`tests.support.pod_exec`)."""
@@ -758,37 +757,51 @@ class Kubelet:
                 "clusterHosts": str(self._cluster_hosts(meta["namespace"]))}
 
     # -- running it
+    def _status(self, pod: dict, phase: str, state: dict, ready: bool, **more: Any) -> dict:
+        container = pod["spec"]["containers"][0]
+        conditions = [{"type": t, "status": "True" if ok else "False", "lastTransitionTime": _now()} for t, ok in (
+            ("PodReadyToStartContainers", True), ("Initialized", True), ("ContainersReady", ready),
+            ("Ready", ready), ("PodScheduled", True))]
+        return {"phase": phase, "conditions": conditions, "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+                "podIP": "127.0.0.1", "podIPs": [{"ip": "127.0.0.1"}], **more,
+                "containerStatuses": [{"name": container["name"], "image": container["image"],
+                                       "imageID": container["image"], "ready": ready, "started": ready,
+                                       "restartCount": 0, "state": state}]}
+
+    def _report(self, pod: dict, status: dict) -> None:
+        try:
+            self.api.update_status(pod["metadata"]["namespace"], pod["metadata"]["name"], status)
+        except (requests.RequestException, ApiRefusal) as error:
+            self.errors.append(f"{pod['metadata']['name']}: status not reported: {error}")
+
     def _run_pod(self, pod: dict) -> None:
         run = self.runs[pod["metadata"]["name"]]
-        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        name = pod["metadata"]["name"]
         try:
             spec = self.container_spec(pod)
         except Exception as error:  # the pod cannot start: say why, as a kubelet event would
             self.errors.append(f"{name}: {error}")
-            self.api.update_status(ns, name, {"phase": "Failed", "reason": "CreateContainerConfigError",
-                                              "message": str(error)})
+            run.exit_code = -1
+            self._report(pod, {"phase": "Failed", "reason": "CreateContainerConfigError", "message": str(error)})
             return
         run.spec_file = Path(spec["sandbox"]) / "container.json"
         run.spec_file.write_text(json.dumps(spec, indent=1))
-        container = pod["spec"]["containers"][0]["name"]
         with open(run.log, "w") as log:
             run.started = time.time()
             run.process = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "--", sys.executable, str(POD_EXEC),
                  str(run.spec_file)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            self.api.update_status(ns, name, {
-                "phase": "Running", "podIP": "127.0.0.1", "hostIP": "127.0.0.1", "startTime": _now(),
-                "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
-                "containerStatuses": [{"name": container, "ready": True, "restartCount": 0,
-                                       "state": {"running": {"startedAt": _now()}}}]})
+            self._report(pod, self._status(pod, "Running", {"running": {"startedAt": _now()}}, True,
+                                           startTime=_now()))
             code = run.process.wait()
-        run.exit_code, run.ended = code, time.time()
-        self.api.update_status(ns, name, {
-            "phase": "Succeeded" if code == 0 else "Failed",
-            "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "False"}],
-            "containerStatuses": [{"name": container, "ready": False, "restartCount": 0, "state": {
-                "terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                               "finishedAt": _now()}}}]})
+        run.ended = time.time()
+        self._report(pod, self._status(pod, "Succeeded" if code == 0 else "Failed", {"terminated": {
+            "exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": _now()}}, False))
+        run.exit_code = code
+        if run.killed:
+            with self.lock:
+                self.removed.add(name)
+            self._remove(pod)
 
     def _kill(self, run: PodRun, grace: float = 5.0) -> None:
         """A deleted pod's container gets SIGTERM, then SIGKILL after the grace period (shortened here)."""
@@ -807,17 +820,16 @@ class Kubelet:
 
     def stop(self) -> None:
         self.autorun = False
+        self.stopped = True
+        if self._thread is not None:
+            self._thread.join(5)
         for run in list(self.runs.values()):
             if run.process is not None and run.process.poll() is None:
                 os.killpg(run.process.pid, signal.SIGKILL)
                 run.process.wait()
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-# ---------------------------------------------------------------- the cluster
+# ---------------------------------------------------------------- the in-cluster API address
 
 class ServicePort:
     """The API server's Service port as an in-cluster client dials it: 443 on 127.0.0.1 forwarded to the
@@ -865,26 +877,116 @@ class ServicePort:
             conn.close()
 
 
-class Cluster:
-    """The cluster after `pulumi up`, for one team: the stand-in with the team's objects, RBAC,
-    admission and a kubelet."""
+# ---------------------------------------------------------------- the control plane of a stack
 
-    def __init__(self, inputs: StackInputs, team: str, root: Path, image_files: dict[str, Path], full: bool,
+def spark_plane(name: str, directory: Path, bin_dir: Path):
+    """A control plane with stack ``name``'s nodes and every object it applies; KWOK leaves the
+    status of ``spark-role`` pods to :class:`Kubelet`."""
+    from tests.support import live
+
+    stack = live.start(name, directory, bin_dir, own_pods="spark-role")
+    try:
+        live.apply_stack(stack)
+        kube = stack.kube
+        for team in stack.spec.teams:  # the root CA publisher and the token controller reach the namespace
+            kube.wait_for(f"kube-root-ca.crt in {team.name}", lambda: kube.run(
+                "get", "configmap", "kube-root-ca.crt", "-n", team.name, check=False).returncode == 0)
+    except BaseException:
+        stack.plane.stop()
+        raise
+    return stack
+
+
+class Planes:
+    """One control plane at a time, for the stack a test asks for (tests are grouped by stack)."""
+
+    def __init__(self, factory, bin_dir: Path):
+        self.factory, self.bin_dir = factory, bin_dir
+        self.current = None
+
+    def __call__(self, name: str):
+        if self.current is not None and self.current.name != name:
+            self.close()
+        if self.current is None:
+            self.current = spark_plane(name, self.factory.mktemp(f"control-plane-{name}"), self.bin_dir)
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.plane.stop()
+            self.current = None
+
+
+def submitter(objects: list[dict[str, Any]], team: str) -> tuple[str, list[str]]:
+    """Who submits the team's jobs, as the stack binds them: a member of the group (mode eks) or
+    the user (mode existing) of its ``edit`` RoleBinding; where the stack binds nobody, kind's admin
+    (``kubernetes-admin`` in ``system:masters``, what kind's kubeconfig holds)."""
+    for binding in objects:
+        if binding["kind"] == "RoleBinding" and binding["metadata"].get("namespace") == team \
+                and binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}:
+            subject = binding["subjects"][0]
+            if subject["kind"] == "Group":
+                return f"{team}-member@example.com", [subject["name"]]
+            return subject["name"], []
+    return "kubernetes-admin", ["system:masters"]
+
+
+def user_credentials(pki: Path, directory: Path, user: str, groups: list[str]) -> dict[str, str]:
+    """A kubeconfig user entry with a client certificate for ``user`` in ``groups`` from the plane's
+    CA. The key is written as SEC1 (``EC PRIVATE KEY``): fabric8, Spark's client, reads a PKCS#8 key
+    as RSA unless the PEM header says EC (with PKCS#8 it fails: "Invalid DER: object is not integer")."""
+    from tests.support.cluster_pki import Authority
+
+    assert len(groups) <= 1, groups  # Authority.issue writes one organization (O=, the group)
+    pair = Authority.load(pki).issue(f"user-{re.sub(r'[^A-Za-z0-9.-]', '-', user)}", user,
+                                     groups[0] if groups else None)
+    key = serialization.load_pem_private_key(pair.key.read_bytes(), password=None)
+    sec1 = directory / "user.key"
+    sec1.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                       serialization.NoEncryption()))
+    sec1.chmod(0o600)
+    return {"client-certificate": str(pair.cert), "client-key": str(sec1)}
+
+
+AUDIT_STAGES = ("ResponseComplete", "ResponseStarted", "Panic")
+
+
+def audit_entries(log: Path, offset: int) -> list[dict]:
+    """The audit log's events written after ``offset``, one per request (a watch's first stage)."""
+    out, ids = [], set()
+    with open(log, "rb") as handle:
+        handle.seek(offset)
+        for line in handle.read().splitlines():
+            event = json.loads(line)
+            if event.get("stage") in AUDIT_STAGES and event["auditID"] not in ids:
+                ids.add(event["auditID"])
+                out.append(event)
+    return out
+
+
+def audit_call(event: dict) -> tuple[str, str]:
+    """(verb, resource) of an audit event; a subresource as ``pods/status``."""
+    ref = event.get("objectRef") or {}
+    resource = ref.get("resource", "")
+    return event["verb"], f"{resource}/{ref['subresource']}" if ref.get("subresource") else resource
+
+
+class Cluster:
+    """One case on the plane of its stack: the team's namespace cleared of earlier Spark objects, the
+    kubelet, the submitting user's credentials; :meth:`stop` records what the server holds."""
+
+    def __init__(self, stack, inputs: StackInputs, team: str, root: Path, image_files: dict[str, Path], full: bool,
                  s3_keys: Optional[list[tuple[str, str]]] = None):
-        self.inputs, self.team, self.root = inputs, team, root
-        self.objects = [o for o in inputs.objects
-                        if o["kind"] == "Namespace" or o.get("metadata", {}).get("namespace") == team]
-        tls = tls_files(root.parent / "tls")
-        self.ca = tls["ca"]
-        self.api = KubeStandIn(tls=(str(tls["server"]), str(tls["server-key"]))).start()
-        for obj in self.objects:
-            self.api.load(obj)
-        self.loaded = {o["metadata"]["uid"] for o in self.api.objects.values()}
-        self.denied: list[Request] = []
-        self.refused: list[str] = []
-        self.admitted: list[dict[str, Any]] = []
-        self.api.authorize = self._authorize
-        self.api.admit = self._admit
+        self.stack, self.inputs, self.team, self.root = stack, inputs, team, root
+        plane = stack.plane
+        self.plane, self.pki, self.ca = plane, plane.pki, plane.pki / "ca.crt"
+        self.api = KubeApi(plane.server, self.ca, self.pki / "admin.crt", self.pki / "admin.key")
+        self.rendered = {(o["kind"], o["metadata"]["name"]) for o in inputs.objects
+                         if o.get("metadata", {}).get("namespace") == team}
+        self.clear()
+        self.audit_offset = plane.audit_log.stat().st_size
+        self.user, self.groups = submitter(inputs.objects, team)
+        self.credentials = user_credentials(self.pki, root, self.user, self.groups)
         s3 = None
         team_spec = next(t for t in inputs.spec.teams if t.name == team)
         if inputs.spec.is_eks and team_spec.s3_access:
@@ -902,79 +1004,60 @@ class Cluster:
             for path in [s3, *s3.rglob("*")]:
                 path.chmod(0o777 if path.is_dir() else 0o666)
         self.s3_root = s3
-        self.kubelet = Kubelet(self.api, root / "node", cluster_nodes(inputs.spec), image_files, self.ca, s3,
-                               autorun=full)
+        self.kubelet = Kubelet(self.api, team, root / "node", image_files, s3, autorun=full).start()
+        self.created: dict[str, list[dict]] = {}
+        self.quota: Optional[dict] = None
+        self.audit: list[dict] = []
+        self.left: list[dict] = []
+        """The Spark pods still in the namespace when the case ended (before they are cleared)."""
+        self.nodes: dict[str, dict] = {}
 
-    def subject(self, call: Request) -> str:
-        token = call.authorization.removeprefix("Bearer ")
-        if token == USER_TOKEN:
-            return "user"
-        m = re.fullmatch(r"token-of-(.+?)-(spark-.+)", token)
-        return f"system:serviceaccount:{m[1]}:{m[2]}" if m else "system:anonymous"
+    def user_api(self) -> KubeApi:
+        """The API as the submitting user (its client certificate)."""
+        return KubeApi(self.plane.server, self.ca, Path(self.credentials["client-certificate"]),
+                       Path(self.credentials["client-key"]))
 
-    def _authorize(self, call: Request) -> Optional[str]:
-        subject = self.subject(call)
-        if subject == "user":  # the team's admins and editors: the built-in admin/edit ClusterRoles
-            return None
-        if subject == "system:anonymous":
-            return "anonymous request"
-        _, _, namespace, account = subject.split(":")
-        rules = role_rules_of(self.objects, namespace, account)
-        if call.namespace == namespace and allowed(rules, rbac_verb(call), call.resource or ""):
-            return None
-        self.denied.append(call)
-        return (f'{call.resource} is forbidden: User "{subject}" cannot {rbac_verb(call)} resource '
-                f'"{call.resource}" in API group "" in the namespace "{call.namespace}"')
+    def _spark_made(self, resource: str, obj: dict) -> bool:
+        kind = {"configmaps": "ConfigMap", "services": "Service"}[resource]
+        return (kind, obj["metadata"]["name"]) not in self.rendered and obj["metadata"]["name"] != "kube-root-ca.crt"
 
-    def _admit(self, resource: str, namespace: Optional[str], obj: dict) -> dict:
-        """API defaulting, LimitRanger, ResourceQuota: for pods of the team's namespace."""
-        if resource != "pods" or namespace != self.team:
-            return obj
-        limit_range = next(o for o in self.objects if o["kind"] == "LimitRange")
-        quota = next(o for o in self.objects if o["kind"] == "ResourceQuota")
-        for c in [*(obj["spec"].get("initContainers") or []), *(obj["spec"].get("containers") or [])]:
-            res = c.setdefault("resources", {})
-            limits, requests = res.get("limits") or {}, res.get("requests") or {}
-            for key, value in limits.items():  # API defaulting: an unset request is the limit
-                requests.setdefault(key, value)
-            for item in limit_range["spec"]["limits"]:  # LimitRanger: defaults for what is still unset
-                if item["type"] == "Container":
-                    for key, value in (item.get("default") or {}).items():
-                        limits.setdefault(key, value)
-                    for key, value in (item.get("defaultRequest") or {}).items():
-                        requests.setdefault(key, value)
-            res["limits"], res["requests"] = limits, requests
-        hard = quota["spec"]["hard"]
-        live = [p for p in self.api.items("pods", namespace)
-                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-        want = {"requests": pod_totals(obj, "requests"), "limits": pod_totals(obj, "limits")}
-        used = {w: {k: sum(pod_totals(p, w)[k] for p in live) for k in want[w]} for w in want}
-        checks = [("requests.cpu", "requests", "cpu", cpu_m), ("limits.cpu", "limits", "cpu", cpu_m),
-                  ("requests.memory", "requests", "memory", memory_mi), ("limits.memory", "limits", "memory", memory_mi),
-                  ("requests.nvidia.com/gpu", "requests", "nvidia.com/gpu", float)]
-        problems = []
-        for key, which, res_key, parse in checks:
-            if key in hard and used[which][res_key] + want[which][res_key] > parse(hard[key]) + 1e-6:
-                problems.append(f"{key}={hard[key]}, used: {used[which][res_key]:g}, "
-                                f"requested: {want[which][res_key]:g}")
-        if "pods" in hard and len(live) + 1 > int(hard["pods"]):
-            problems.append(f"pods={hard['pods']}")
-        if problems:
-            message = f'pods "{obj["metadata"].get("name")}" is forbidden: exceeded quota: team-quota, ' + \
-                      "; ".join(problems)
-            self.refused.append(message)
-            raise ApiError(403, "Forbidden", message)
-        self.admitted.append(obj)
-        return obj
+    def spark_objects(self, resource: str) -> list[dict]:
+        """ConfigMaps or Services of the namespace that the stack did not create (nor Kubernetes)."""
+        return [o for o in self.api.items(resource, self.team) if self._spark_made(resource, o)]
+
+    def clear(self, timeout: float = 60) -> None:
+        """Removes what Spark left in the namespace (pods at once: no kubelet finishes them here)."""
+        self.api.delete("pods", self.team, labels="spark-role", grace=0)
+        for resource in ("configmaps", "services"):
+            for obj in self.spark_objects(resource):
+                self.api.delete(resource, self.team, obj["metadata"]["name"])
+        deadline = time.monotonic() + timeout
+        while self.api.items("pods", self.team, "spark-role") and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def audit_since_start(self) -> list[dict]:
+        return audit_entries(self.plane.audit_log, self.audit_offset)
 
     def stop(self) -> None:
         self.kubelet.stop()
-        self.api.stop()
-        (self.root / "requests.json").write_text(
-            json.dumps([r.__dict__ for r in self.api.requests], indent=1, default=str))
+        for resource in self.kubelet.track:  # what the kubelet saw, and what is there now
+            for obj in self.spark_objects(resource):
+                self.kubelet.objects[resource].setdefault(obj["metadata"]["name"], obj)
+        self.created = {r: [o for o in self.kubelet.objects[r].values() if self._spark_made(r, o)]
+                        for r in self.kubelet.track}
+        self.created["pods"] = list(self.kubelet.seen.values())
+        self.left = self.api.items("pods", self.team, "spark-role")
+        self.nodes = {n["metadata"]["name"]: n for n in self.api.items("nodes")}
+        (self.quota,) = self.api.items("resourcequotas", self.team)
+        self.audit = self.audit_since_start()
+        (self.root / "audit.json").write_text(json.dumps(self.audit, indent=1))
+        self.clear()
 
 
 # ---------------------------------------------------------------- one case
+
+SPARK_USERS = ("spark-driver", "spark-executor")
+
 
 @dataclass
 class CaseResult:
@@ -991,10 +1074,6 @@ class CaseResult:
     timings: dict[str, float]
 
     @property
-    def api(self) -> KubeStandIn:
-        return self.cluster.api
-
-    @property
     def kubelet(self) -> Kubelet:
         return self.cluster.kubelet
 
@@ -1003,45 +1082,61 @@ class CaseResult:
                          if r.role == role and r.log.exists())
 
     def created(self, resource: str) -> list[dict]:
-        """What the clients created, as admitted (POST, or a server-side apply that created)."""
-        return [obj for (_, key, kind, obj) in self.api.history
-                if kind == "ADDED" and key[1] == resource and key[2] == self.team
-                and obj["metadata"].get("uid") not in self._loaded_uids()]
-
-    def _loaded_uids(self) -> set[str]:
-        return self.cluster.loaded
-
-    def driver_calls(self) -> set[tuple[str, str]]:
-        """(verb, resource) of every call made with a driver's own token."""
-        return {(rbac_verb(c), c.resource) for c in self.api.requests
-                if self.cluster.subject(c).endswith(":spark-driver")}
+        """What the clients created in the team's namespace, as the API server admitted it."""
+        return self.cluster.created[resource]
 
     def pods(self, role: str) -> list[dict]:
         return [p for p in self.created("pods") if p["metadata"].get("labels", {}).get("spark-role") == role]
 
+    def node(self, name: str) -> dict:
+        return self.cluster.nodes[name]
 
-def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_files: dict[str, Path],
+    def node_of(self, pod: str) -> Optional[dict]:
+        """The node the scheduler bound ``pod`` to (its last copy seen), or None."""
+        name = (self.kubelet.latest.get(pod) or {}).get("spec", {}).get("nodeName")
+        return self.cluster.nodes.get(name) if name else None
+
+    def audit(self, user: Optional[str] = None) -> list[dict]:
+        """The audit log's entries of the case (of ``user``)."""
+        return [e for e in self.cluster.audit if user is None or e["user"]["username"] == user]
+
+    def account(self, name: str) -> str:
+        return f"system:serviceaccount:{self.team}:{name}"
+
+    def driver_calls(self) -> set[tuple[str, str]]:
+        """(verb, resource) of every call made with a driver's own token."""
+        return {audit_call(e) for e in self.audit(self.account("spark-driver"))}
+
+    def refused(self, *users: str) -> list[dict]:
+        """Entries the server answered 403 (of ``users``)."""
+        return [e for e in self.cluster.audit if (e.get("responseStatus") or {}).get("code") == 403
+                and (not users or e["user"]["username"] in users)]
+
+
+def submit_case(stack, inputs: StackInputs, team: str, kind: str, base: Path, image_files: dict[str, Path],
                 full: bool = True, timeout: float = 240, s3_keys: Optional[list] = None) -> CaseResult:
-    """Fetch the team's files and submit its ``kind`` job with the printed commands, as printed.
+    """Fetch the team's files and submit its ``kind`` job with the printed commands, as printed, to
+    ``stack`` (a :func:`spark_plane`).
 
     ``full``: the kubelet runs the driver and executor pods and the submit waits for the app
-    to finish. Otherwise nothing is scheduled and the submit is ended once Spark has created
-    the driver pod, its Service and ConfigMaps and watches the pod (the submit's whole part).
+    to finish. Otherwise nothing runs and the submit is ended once Spark has created the driver
+    pod, its Service and ConfigMaps and watches the pod (the submit's whole part).
     """
     out = inputs.spark[team]
     if kind == "insightedge":
-        from tests.support.spark24 import spark24_home
         command, spark24 = out["insightedge"]["submit"], spark24_home()
     else:
         command, spark24 = out["sparkSubmitGpu" if kind == "gpu" else "sparkSubmitCpu"], None
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
-    cluster = Cluster(inputs, team, base, image_files, full, s3_keys)
+    cluster = Cluster(stack, inputs, team, base, image_files, full, s3_keys)
     service_port = ServicePort(cluster.api.port) if full and kind == "insightedge" else None
     timings: dict[str, float] = {}
+    ws = None
     try:
         context = inputs.spec.cluster.context
-        ws = Workspace(base / "ws", cluster.api.url, cluster.ca, inputs.objects, context=context or "kubegrid",
+        ws = Workspace(base / "ws", cluster.plane.server, cluster.ca, cluster.credentials,
+                       cluster.plane.bin / "kubectl", context=context or "kubegrid",
                        current="elsewhere" if context else None, spark24=spark24)
         t0 = time.time()
         fetch = ws.run(out["fetchFiles"])
@@ -1056,8 +1151,10 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
         else:
             deadline = time.time() + timeout
             while time.time() < deadline and process.poll() is None and not any(
-                    r.verb == "watch" and r.resource == "pods" for r in cluster.api.requests):
+                    audit_call(e) == ("watch", "pods") for e in cluster.audit_since_start()
+                    if e["user"]["username"] == cluster.user):
                 time.sleep(0.2)
+            time.sleep(Kubelet.POLL * 2)  # the kubelet's next look records the pods as they are
         code = process.poll()
         if code is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -1076,30 +1173,37 @@ def submit_case(inputs: StackInputs, team: str, kind: str, base: Path, image_fil
 
 
 def _wait_pods_end(kubelet: Kubelet, timeout: float) -> None:
+    """Until the executors' containers have ended and their deleted pods are gone."""
     deadline = time.time() + timeout
-    while time.time() < deadline and any(r.process is not None and r.process.poll() is None
-                                         for r in kubelet.runs.values() if r.role == "executor"):
+    while time.time() < deadline and (
+            any(r.process is not None and r.process.poll() is None for r in kubelet.runs.values() if r.role == "executor")
+            or any(p["metadata"].get("deletionTimestamp") for p in kubelet.api.items("pods", kubelet.namespace,
+                                                                                 "spark-role"))):
         time.sleep(0.2)
 
 
-def notebook_case(inputs: StackInputs, team: str, pod: dict[str, Any], base: Path, image_files: dict[str, Path],
-                  timeout: float = 240, s3_keys: Optional[list] = None) -> CaseResult:
+def notebook_case(stack, inputs: StackInputs, team: str, pod: dict[str, Any], base: Path,
+                  image_files: dict[str, Path], timeout: float = 240, s3_keys: Optional[list] = None) -> CaseResult:
     """A notebook pod of the team's namespace whose Spark runs in client mode: the pod is created
-    (as the team's member applies it) and runs until its job ends."""
+    by the team's member (as ``kubectl apply`` would) and runs until its job ends."""
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
-    cluster = Cluster(inputs, team, base, image_files, True, s3_keys)
+    cluster = Cluster(stack, inputs, team, base, image_files, True, s3_keys)
     timings: dict[str, float] = {}
     name = pod["metadata"]["name"]
+    refusal = None
     try:
         t0 = time.time()
-        cluster.api.create("", "pods", team, cluster._admit("pods", team, json.loads(json.dumps(pod))))  # kubectl apply
+        try:
+            cluster.user_api().create("pods", team, pod)
+        except ApiRefusal as error:
+            refusal = error
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while refusal is None and time.time() < deadline:
             run = cluster.kubelet.runs.get(name)
             if run is not None and run.exit_code is not None:
                 break
-            if name in cluster.kubelet.pending or (run is None and time.time() - t0 > 10):
+            if name in cluster.kubelet.pending:
                 break
             time.sleep(0.2)
         timings["notebook"] = time.time() - t0
@@ -1107,6 +1211,6 @@ def notebook_case(inputs: StackInputs, team: str, pod: dict[str, Any], base: Pat
     finally:
         cluster.stop()
     run = cluster.kubelet.runs.get(name)
-    log = run.log.read_text(errors="replace") if run and run.log.exists() else ""
+    log = run.log.read_text(errors="replace") if run and run.log.exists() else str(refusal or "")
     return CaseResult(inputs.name, team, "notebook", True, " ".join(pod["spec"]["containers"][0].get("args") or []),
                       None, run.exit_code if run else None, log, cluster, None, timings)

@@ -1,16 +1,22 @@
 """The stacks' Spark commands, run for real: pyspark 4.0.1's spark-submit and Java 17 against a
-stand-in of the Kubernetes API (tests/support/kube_standin.py), then the pods Spark creates run as
-their containers would (tests/support/spark_runner.py: uid 185, read-only root, the pod's volumes).
+real Kubernetes 1.34 control plane (tests/support/cluster.py: the API server with Node,RBAC
+authorization, Pod Security, LimitRanger and ResourceQuota admission and an audit log; the
+scheduler; KWOK nodes shaped like the stack's pools), then the pods Spark creates run as their
+containers would (tests/support/spark_runner.py: uid 185, read-only root, the pod's volumes, its
+service account token), their status reported to the API server.
 
-Inputs are the project's public paths: ``render_stack(spec)`` (the objects, loaded into the
-stand-in as `pulumi up` would apply them) and ``run_program(config, stack).outputs["spark"]``
-(the printed ``fetchFiles``, ``sparkSubmitCpu``, ``sparkSubmitGpu``). What is checked is what
-Spark itself sent (the stand-in's record) and what its pods did.
+Inputs are the project's public paths: ``render_stack(spec)`` (the objects, applied to the control
+plane as `pulumi up` would apply them; one plane per stack) and
+``run_program(config, stack).outputs["spark"]`` (the printed ``fetchFiles``, ``sparkSubmitCpu``,
+``sparkSubmitGpu``), submitted with a client certificate of the group the stack's ``team-edit``
+RoleBinding names. What is checked is what the server made of what Spark sent (the pods as
+admitted and where the scheduler put them, the audit log's calls and response codes) and what the
+pods did.
 
 Every stack, team and printed command is fetched and submitted for real. FULL_RUNS also run the
 driver, its executors and the job to its result; the others stop once the submit has done its
-part (driver pod, Service, ConfigMaps created; the pod watched), because a full run costs 35-45 s
-on 2 cores and the CI budget is 6 minutes with the pyspark install. The full runs cover every
+part (driver pod, Service, ConfigMaps created; the pod watched), because a full run costs about
+a minute on 2 cores (two when they are shared) and the CI budget is short. The full runs cover every
 distinct shape: mode existing with the event-log volume (local), a spot pool with
 decommissioning, S3 event logs and a CPU job of a team that also has a GPU template (dev CPU),
 the GPU template with its discovery script (dev GPU), and client mode from a notebook pod
@@ -35,9 +41,8 @@ import yaml
 from components.cluster.spark.names import SPARK_VERSION
 from components.cluster.spark.sizing import pool_sizing
 from components.cluster.spark.submit import spark_outputs
-from tests.support import spark_runner as sr
+from tests.support import live, spark_runner as sr
 from tests.support.spark_network import denied_connections
-from tests.support.pod_security import restricted_violations
 from tests.support.spark import command_conf, parse_properties
 from tests.support.stacks import STACK_NAMES, stack_spec
 
@@ -78,6 +83,14 @@ def image_jars(tmp_path_factory) -> dict[str, Path]:
     return sr.build_image_jars(tmp_path_factory.mktemp("spark-image"))
 
 
+@pytest.fixture(scope="module")
+def planes(tmp_path_factory):
+    """A control plane with the stack applied, one at a time (the cases come grouped by stack)."""
+    planes = sr.Planes(tmp_path_factory, live.require_engines())
+    yield planes
+    planes.close()
+
+
 def team_object(objects: list, kind: str, team: str, name: str = None) -> dict:
     (found,) = [o for o in objects if o["kind"] == kind and o["metadata"].get("namespace") == team
                 and (name is None or o["metadata"]["name"] == name)]
@@ -97,6 +110,26 @@ def quota_room(quota: dict, driver: dict, executor: dict) -> int:
 
 # ---------------------------------------------------------------- checks on what Spark sent
 
+def check_admitted(result: sr.CaseResult) -> None:
+    """Every pod the case created was admitted by Pod Security in a namespace that enforces or audits
+    the restricted level, with no violation of either (the server annotates the audit event with the
+    policy it enforced and with any audit-level violation); the project's own rule, a read-only root,
+    holds for each of their containers."""
+    labels = result.cluster.api.get("namespaces", None, result.team)["metadata"]["labels"]
+    assert "restricted" in (labels["pod-security.kubernetes.io/enforce"], labels["pod-security.kubernetes.io/audit"])
+    creates = [e for e in result.audit() if sr.audit_call(e) == ("create", "pods")]
+    assert {e["objectRef"]["name"] for e in creates} == {p["metadata"]["name"] for p in result.created("pods")}
+    for event in creates:
+        annotations = event.get("annotations") or {}
+        assert event["responseStatus"]["code"] == 201, event
+        assert annotations["pod-security.kubernetes.io/enforce-policy"].startswith(
+            labels["pod-security.kubernetes.io/enforce"] + ":"), annotations
+        assert "pod-security.kubernetes.io/audit-violations" not in annotations, annotations
+    for pod in result.created("pods"):
+        for c in pod["spec"]["containers"]:
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True, (pod["metadata"]["name"], c["name"])
+
+
 def check_pods_spark_created(result: sr.CaseResult, conf: dict[str, str], data: dict[str, str]) -> None:
     (driver,) = result.pods("driver")
     template = yaml.safe_load(data["driver-template.yaml"])["spec"]
@@ -114,23 +147,26 @@ def check_pods_spark_created(result: sr.CaseResult, conf: dict[str, str], data: 
         assert conf["spark.eventLog.dir"].removeprefix("file://") in mounts
     env = {e["name"]: e.get("value") for e in main.get("env") or []}
     assert env.get("SPARK_USER") == "spark"
-    # every pod Spark created, every container in it, passes the namespace's restricted level
-    for pod in result.created("pods"):
-        assert not restricted_violations(pod["spec"]), (pod["metadata"]["name"], restricted_violations(pod["spec"]))
-    # the executor template Spark hands the driver (the pod-spec ConfigMap) keeps the hardening too
-    for cm in result.created("configmaps"):
-        for name, text in (cm.get("data") or {}).items():
-            if name.endswith(".yaml") and "kind: Pod" in text:
-                assert not restricted_violations(yaml.safe_load(text)["spec"]), name
+    # the server's ServiceAccount admission mounted the driver's token; the LimitRange defaulted nothing
+    assert any(v["name"].startswith("kube-api-access-") for v in spec["volumes"])
+    assert "kubernetes.io/limit-ranger" not in (driver["metadata"].get("annotations") or {})
+    check_admitted(result)
     assert any(s["spec"].get("clusterIP") == "None" for s in result.created("services"))
 
 
 def check_rbac(result: sr.CaseResult, role: dict) -> set[tuple[str, str]]:
-    assert not result.cluster.denied, [(c.verb, c.path) for c in result.cluster.denied]
+    """Nothing the submitting user or the driver asked was refused (the audit log's codes); the
+    driver's calls are the Role's verbs; both stayed in the team's namespace."""
+    driver, user = result.account("spark-driver"), result.cluster.user
+    assert not result.refused(driver, user), [(e["user"]["username"], e["verb"], e["requestURI"])
+                                              for e in result.refused(driver, user)]
     driver_calls, granted = result.driver_calls(), sr.granted(role)
     assert driver_calls <= granted, driver_calls - granted
-    for call in result.api.requests:
-        assert call.namespace == result.team, call.path
+    for event in result.audit(driver) + result.audit(user):
+        if "objectRef" in event:
+            assert event["objectRef"].get("namespace") == result.team, event["requestURI"]
+        else:  # kubectl's API discovery
+            assert event["verb"] == "get" and re.fullmatch(r"/(api|apis)(\?.*)?", event["requestURI"]), event
     return driver_calls
 
 
@@ -138,14 +174,14 @@ def check_rbac(result: sr.CaseResult, role: dict) -> set[tuple[str, str]]:
 
 @needs_spark
 @pytest.mark.parametrize("stack,team,kind", _cases())
-def test_printed_commands_run(stack, team, kind, image_jars, tmp_path):
+def test_printed_commands_run(stack, team, kind, image_jars, planes, tmp_path):
     inputs = inputs_of(stack)
     full = (stack, team, kind) in FULL_RUNS
     objects, out = inputs.objects, inputs.spark[team]
     spec_team = next(t for t in inputs.spec.teams if t.name == team)
     data = team_object(objects, "ConfigMap", team, "kubegrid-spark")["data"]
     started = time.time()
-    result = sr.submit_case(inputs, team, kind, tmp_path / "case", image_jars, full=full,
+    result = sr.submit_case(planes(stack), inputs, team, kind, tmp_path / "case", image_jars, full=full,
                             s3_keys=planned_s3_objects(inputs, team))
     print(json.dumps({"case": f"{stack}-{team}-{kind}", "full": full, "wall": round(time.time() - started, 1),
                       **{k: round(v, 1) for k, v in result.timings.items()}}))
@@ -157,9 +193,16 @@ def test_printed_commands_run(stack, team, kind, image_jars, tmp_path):
         assert (local / name).read_text() == data[name]
     conf = command_conf(result.command, data["spark-defaults.conf"])
 
-    # the submit (the user's kubeconfig token) created the driver pod, which admission took
+    # the submit (the team member's kubeconfig) created the driver pod, which admission took and the
+    # scheduler placed on a node of the pools the driver template allows
     assert len(result.pods("driver")) == 1, result.submit_log[-3000:]
-    assert not result.cluster.refused, result.cluster.refused
+    (driver,) = result.pods("driver")
+    assert [e["user"]["username"] for e in result.audit() if sr.audit_call(e) == ("create", "pods")
+            and e["objectRef"]["name"] == driver["metadata"]["name"]] == [result.cluster.user]
+    node = result.node_of(driver["metadata"]["name"])
+    assert node, result.kubelet.pending
+    pools = allowed_pools(driver)
+    assert pools is None or node["metadata"]["labels"].get("kubegrid.io/pool") in pools, (node["metadata"], pools)
     check_pods_spark_created(result, conf, data)
     role = team_object(objects, "Role", team, "spark-driver")
     check_rbac(result, role)
@@ -181,6 +224,15 @@ def test_printed_commands_run(stack, team, kind, image_jars, tmp_path):
     check_full_run(result, inputs, conf, out, spot, kind)
 
 
+def allowed_pools(pod: dict) -> set[str] | None:
+    """The pools a pod's required node affinity names (None: any node)."""
+    terms = (((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
+    if not terms:
+        return None
+    return {v for t in terms for e in t.get("matchExpressions") or [] if e["key"] == "kubegrid.io/pool" for v in e["values"]}
+
+
 def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str, str], out: dict, spot: bool,
                    kind: str) -> None:
     team, objects = result.team, inputs.objects
@@ -188,8 +240,10 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
     driver_calls = check_rbac(result, role)
     granted = sr.granted(role)
     assert granted - driver_calls <= set(EXPLAINED_ROLE_VERBS), granted - driver_calls - set(EXPLAINED_ROLE_VERBS)
-    assert {c.authorization for c in result.api.requests if c.resource == "pods" and c.verb == "create"} <= {
-        f"Bearer token-of-{team}-spark-driver", f"Bearer {sr.USER_TOKEN}"}
+    # the team member created the driver, the driver (its own token) the executors
+    creators = {e["user"]["username"]: e for e in result.audit() if sr.audit_call(e) == ("create", "pods")}
+    assert set(creators) == {result.cluster.user, result.account("spark-driver")}, set(creators)
+    check_admitted(result)
 
     (driver,) = result.pods("driver")
     executors = result.pods("executor")
@@ -199,17 +253,15 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
     # quota: the executors it admits next to the driver are maxExecutors, as the sizing outputs say
     quota = team_object(objects, "ResourceQuota", team)
     assert quota_room(quota, driver, executors[0]) == maximum
-    assert not result.cluster.refused, result.cluster.refused
-    # every executor: Spark's account, no token, resources from the conf (so LimitRange defaults never apply)
+    assert not result.refused(), [(e["user"]["username"], e["requestURI"]) for e in result.refused()]
+    # every executor: Spark's account, no token, resources from the conf (the LimitRange defaulted nothing:
+    # LimitRanger annotates a pod it defaults)
     for pod in executors:
         c = next(c for c in pod["spec"]["containers"] if c["name"] == "spark-kubernetes-executor")
         assert pod["spec"]["serviceAccountName"] == "spark-executor"
         assert pod["spec"]["automountServiceAccountToken"] is False
-        sent = next(r.body for r in result.api.requests if r.verb == "create" and r.resource == "pods"
-                    and (r.body or {}).get("metadata", {}).get("name") == pod["metadata"]["name"])
-        sent_c = next(x for x in sent["spec"]["containers"] if x["name"] == c["name"])
-        for which in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(sent_c["resources"][which]), sent_c["resources"]
+        assert not any(v.get("projected") for v in pod["spec"].get("volumes") or [])
+        assert "kubernetes.io/limit-ranger" not in (pod["metadata"].get("annotations") or {})
         assert sr.cpu_m(c["resources"]["limits"]["cpu"]) == sr.cpu_m(conf["spark.kubernetes.executor.limit.cores"])
         assert sr.memory_mi(c["resources"]["limits"]["memory"]) == \
             sr.memory_mi(conf["spark.executor.memory"]) + sr.memory_mi(conf["spark.executor.memoryOverhead"])
@@ -220,7 +272,7 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
             assert hook == ["/opt/decom.sh"], c.get("lifecycle")
             assert pod["spec"]["terminationGracePeriodSeconds"] == 120
         else:
-            assert hook is None and "terminationGracePeriodSeconds" not in pod["spec"]
+            assert hook is None and pod["spec"]["terminationGracePeriodSeconds"] == 30  # the API's default
         if kind == "gpu":
             assert c["resources"]["limits"]["nvidia.com/gpu"] == conf["spark.executor.resource.gpu.amount"] == "1"
             assert c["resources"]["requests"]["nvidia.com/gpu"] == "1"  # defaulted from the limit
@@ -231,21 +283,28 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
     if kind == "gpu":
         assert re.search(r"Resources for spark\.executor\.?\s*:?\s*\n?.*gpu.*addresses: 0|"
                          r"gpu -> \[name: gpu, addresses: 0\]", result.log("executor")), result.log("executor")[-3000:]
-    # executors fit a node of their pool with the stack's DaemonSets (the emulated scheduler placed them)
+    # the scheduler put the executors on nodes of their pool, next to the stack's DaemonSets' pods, as
+    # many on a node as the sizing says; those it could not place it says why
+    runs = [r for r in result.kubelet.runs.values() if r.role == "executor"]
+    assert {r.name for r in runs} | set(result.kubelet.pending) == {p["metadata"]["name"] for p in executors}
     if inputs.spec.is_eks:
-        runs = [r for r in result.kubelet.runs.values() if r.role == "executor"]
-        pools = sr.pod_affinity_pools(executors[0])
+        pools = allowed_pools(executors[0])
         fits = max(pool_sizing(inputs.spec, p).per_node for p in inputs.spec.node_pools if p.name in pools)
         pool_out = max((v for k, v in out["pools"].items() if k in pools), key=lambda v: v["executorsPerNode"])
         assert fits == pool_out["executorsPerNode"]
-        assert len(runs) == min(len(executors), fits), (len(runs), len(executors), fits, result.kubelet.pending)
-        for node in result.kubelet.nodes:
-            assert node.used["cpu"] <= node.cpu_m and node.used["memory"] <= node.memory_mi
+        per_node: dict[str, int] = {}
+        for run in runs:
+            node = result.node(run.node)
+            assert node["metadata"]["labels"]["kubegrid.io/pool"] in pools, (run.name, run.node)
+            per_node[run.node] = per_node.get(run.node, 0) + 1
+        assert max(per_node.values()) <= fits, (per_node, fits)
+        if result.kubelet.pending:  # unplaced only when the pool's nodes were full
+            assert all(n == fits for n in per_node.values()), (per_node, fits, result.kubelet.pending)
     # executors deleted on termination: the driver deleted them by label, their containers ended
     assert conf["spark.kubernetes.executor.deleteOnTermination"] == "true"
-    assert any(c.verb == "deletecollection" and c.resource == "pods" and "spark-role=executor" in
-               c.query.get("labelSelector", "").replace("%3D", "=") for c in result.api.requests)
-    assert not result.api.items("pods", team, "spark-role=executor")
+    assert any(sr.audit_call(e) == ("deletecollection", "pods") and "spark-role%3Dexecutor" in e["requestURI"]
+               for e in result.audit(result.account("spark-driver")))
+    assert not [p for p in result.cluster.left if p["metadata"]["labels"]["spark-role"] == "executor"]
     assert all(r.exit_code is not None for r in result.kubelet.runs.values() if r.role == "executor")
     # event logs written where the stack says
     where = conf.get("spark.eventLog.dir", "")
@@ -299,14 +358,13 @@ def notebook_pod() -> dict:
 
 
 @needs_spark
-def test_a_notebook_pod_runs_spark_in_client_mode(image_jars, tmp_path):
+def test_a_notebook_pod_runs_spark_in_client_mode(image_jars, planes, tmp_path):
     inputs = inputs_of(NOTEBOOK_STACK)
     pod = notebook_pod()
     team = pod["metadata"]["namespace"]
-    assert not restricted_violations(pod["spec"])
     data = team_object(inputs.objects, "ConfigMap", team, "kubegrid-spark")["data"]
     started = time.time()
-    result = sr.notebook_case(inputs, team, pod, tmp_path / "notebook", image_jars,
+    result = sr.notebook_case(planes(NOTEBOOK_STACK), inputs, team, pod, tmp_path / "notebook", image_jars,
                               s3_keys=planned_s3_objects(inputs, team))
     print(json.dumps({"case": f"{NOTEBOOK_STACK}-{team}-notebook", "wall": round(time.time() - started, 1),
                       **{k: round(v, 1) for k, v in result.timings.items()}}))
