@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ..config import NAMESPACE, NodePoolSpec, Problem, StackSpec, TeamSpec
-from .spark.sizing import DEFAULT_EXECUTOR, DRIVER, ExecutorSize, cpu_pools, executors_in_quota, gpu_pools, pool_sizing
+from .spark.pod_templates import standing_use
+from .spark.sizing import (DEFAULT_EXECUTOR, DRIVER, NOTHING_STANDING, ExecutorSize, QuotaUse, cpu_pools,
+                           executors_in_quota, gpu_pools, pool_sizing)
 
 
 def _gib(mib: int) -> str:
@@ -35,17 +37,22 @@ def _quota_text(team: TeamSpec, gpus: bool) -> str:
     return text + (f", {_gpus(q.gpus)}" if gpus else "")
 
 
-def executor_finding(team: TeamSpec, size: ExecutorSize, pool: Optional[NodePoolSpec]) -> Optional[str]:
-    """The finding for a team that cannot run one driver and one executor of ``size``."""
-    if executors_in_quota(team, size) >= 1:
+def executor_finding(team: TeamSpec, size: ExecutorSize, pool: Optional[NodePoolSpec],
+                     standing: QuotaUse = NOTHING_STANDING) -> Optional[str]:
+    """The finding for a team that cannot run one driver and one executor of ``size`` next to its
+    ``standing`` pods (its history server)."""
+    if executors_in_quota(team, size, standing) >= 1:
         return None
     where = (f"sized for pool {pool.name}, {pool.shape.name}" if pool is not None
              else "of the default size, used where no node pool is known")
     gpu = f", {_gpus(size.gpus)}" if size.gpus else ""
+    history = (f" next to its Spark history server ({_cpu(standing.cpu_m)}, {_gib(standing.memory_mi)})"
+               if standing.pods else "")
     return (f"Team {team.name}: its quota ({_quota_text(team, bool(size.gpus))}) cannot hold one Spark driver "
             f"({_cpu(DRIVER.cpu_m)}, {_gib(DRIVER.pod_memory_mi)}) and one executor {where} "
-            f"({_cpu(size.cpu_m)}, {_gib(size.pod_memory_mi)}{gpu}); together they need "
-            f"{_cpu(DRIVER.cpu_m + size.cpu_m)}, {_gib(DRIVER.pod_memory_mi + size.pod_memory_mi)} and 2 pods.")
+            f"({_cpu(size.cpu_m)}, {_gib(size.pod_memory_mi)}{gpu}){history}; together they need "
+            f"{_cpu(DRIVER.cpu_m + size.cpu_m + standing.cpu_m)}, "
+            f"{_gib(DRIVER.pod_memory_mi + size.pod_memory_mi + standing.memory_mi)} and {2 + standing.pods} pods.")
 
 
 def gpu_finding(spec: StackSpec, team: TeamSpec) -> Optional[str]:
@@ -76,7 +83,9 @@ def quota_problems(spec: StackSpec) -> tuple[list[Problem], list[Problem]]:
         if team.spark:
             pools = cpu_pools(spec, team) + gpu_pools(spec, team)
             checks = [(pool_sizing(spec, p).executor, p) for p in pools] or [(DEFAULT_EXECUTOR, None)]
-            errors += [Problem(at, f) for f in (executor_finding(team, size, pool) for size, pool in checks) if f]
+            standing = standing_use(spec, team)
+            errors += [Problem(at, f) for f in (executor_finding(team, size, pool, standing) for size, pool in checks)
+                       if f]
         if spec.is_eks:
             finding = gpu_finding(spec, team)
             if finding:

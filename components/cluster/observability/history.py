@@ -19,7 +19,8 @@ from ...config import StackSpec, TeamSpec
 from .. import labels, pod_security
 from ..scheduling import pool_placement
 from ..spark.names import EVENT_LOG_MOUNT, EVENT_LOG_VOLUME, SPARK_IMAGE, SPARK_UID, SPARK_USER
-from ..spark.pod_templates import event_log_dir
+from ..spark.pod_templates import event_log_dir, has_history_server
+from ..spark.sizing import HISTORY_SERVER_RESOURCES
 from ..tenancy import aws_egress
 from . import names
 
@@ -27,17 +28,15 @@ COMPONENT = "spark-history-server"
 HISTORY_CLASS = "org.apache.spark.deploy.history.HistoryServer"
 DAEMON_MEMORY = "768m"
 """The server's heap (SPARK_DAEMON_MEMORY); the container's 1Gi limit leaves room for the rest of the JVM."""
-RESOURCES = {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
-"""Explicit requests and limits: the team's ResourceQuota counts both (it sets limits.cpu)."""
+RESOURCES = HISTORY_SERVER_RESOURCES
+"""Explicit requests and limits: the team's ResourceQuota counts both (it sets limits.cpu); Spark's sizing
+leaves them room in the quota (components/cluster/spark/sizing.py ``HISTORY_SERVER_USE``)."""
 UPDATE_INTERVAL = "30s"
 
 
 def history_teams(spec: StackSpec) -> list[TeamSpec]:
     """The teams that get a history server: Spark teams whose event logs go somewhere."""
-    o = spec.observability
-    if not (o.enabled and o.history_server):
-        return []
-    return [t for t in spec.teams if t.spark and event_log_dir(spec, t)]
+    return [t for t in spec.teams if has_history_server(spec, t)]
 
 
 def pod_labels(team: TeamSpec) -> dict[str, str]:

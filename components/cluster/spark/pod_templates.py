@@ -27,7 +27,8 @@ from ..quantities import cpu_millis
 from ..scheduling import GPU_RESOURCE, pool_placement
 from .names import (CONFIG_MAP, DRIVER_ACCOUNT, DRIVER_CONTAINER, EVENT_LOG_MOUNT, EVENT_LOG_SUBDIR, EVENT_LOG_VOLUME,
                     EXECUTOR_ACCOUNT, EXECUTOR_CONTAINER, SPARK_UID, SPARK_USER, team_image)
-from .sizing import DRIVER, ExecutorSize, cpu_executor, cpu_pools, executors_in_quota, gpu_executor, gpu_pools
+from .sizing import (DRIVER, HISTORY_SERVER_USE, NOTHING_STANDING, ExecutorSize, QuotaUse, cpu_executor, cpu_pools,
+                     executors_in_quota, gpu_executor, gpu_pools)
 
 SPARK_DEFAULTS = "spark-defaults.conf"
 DRIVER_TEMPLATE = "driver-template.yaml"
@@ -146,7 +147,7 @@ def executor_conf(size: ExecutorSize) -> dict[str, str]:
     }
 
 
-def gpu_conf(team: TeamSpec, size: ExecutorSize) -> dict[str, str]:
+def gpu_conf(team: TeamSpec, size: ExecutorSize, standing: QuotaUse = NOTHING_STANDING) -> dict[str, str]:
     """What a GPU job sets on top of spark-defaults.conf: the GPU template, one GPU per
     executor shared by all its task slots, how Spark finds it (vendor, discovery script in
     the template), the GPU executor's size, and at most the GPU executors the quota holds.
@@ -159,7 +160,7 @@ def gpu_conf(team: TeamSpec, size: ExecutorSize) -> dict[str, str]:
         "spark.executor.resource.gpu.discoveryScript": f"{GPU_SCRIPT_DIR}/{GPU_DISCOVERY_SCRIPT}",
         "spark.task.resource.gpu.amount": repr(1 / size.cores),
         **executor_conf(size),
-        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, size))),
+        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, size, standing))),
     }
 
 
@@ -193,7 +194,7 @@ def spark_defaults(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         "spark.dynamicAllocation.enabled": "true",
         "spark.dynamicAllocation.shuffleTracking.enabled": "true",
         "spark.dynamicAllocation.minExecutors": "0",
-        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, cpu))),
+        "spark.dynamicAllocation.maxExecutors": str(max(1, executors_in_quota(team, cpu, standing_use(spec, team)))),
         **spark_user_conf(SPARK_USER),
         **decommission_conf(spec, team),
         **event_log_conf(spec, team),
@@ -245,6 +246,18 @@ def event_log_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
     # Rolling files: a long job's log is readable while it runs and never grows into one huge object.
     return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": where, "spark.eventLog.rolling.enabled": "true",
             "spark.eventLog.rolling.maxFileSize": "128m"}
+
+
+def has_history_server(spec: StackSpec, team: TeamSpec) -> bool:
+    """Whether the team gets a Spark history server (components/cluster/observability/history.py):
+    a Spark team whose event logs go somewhere, with observability and its history servers on."""
+    o = spec.observability
+    return bool(o.enabled and o.history_server and team.spark and event_log_dir(spec, team))
+
+
+def standing_use(spec: StackSpec, team: TeamSpec) -> QuotaUse:
+    """What runs all the time in the team's namespace and holds part of its quota: its history server."""
+    return HISTORY_SERVER_USE if has_history_server(spec, team) else NOTHING_STANDING
 
 
 def event_log_dir(spec: StackSpec, team: TeamSpec) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence
 from ...config import NodePoolSpec, StackSpec, TeamSpec
 from ...config.instance_types import InstanceShape
 from ..daemonsets import DaemonSetRequest, pool_daemonsets
-from ..quantities import cpu_millis
+from ..quantities import cpu_millis, parse_cpu_millis, parse_memory_mi
 
 VM_MEMORY_OVERHEAD = 0.075
 """Share of an instance's nominal memory the node does not report as capacity."""
@@ -146,6 +146,32 @@ DEFAULT_EXECUTOR = ExecutorSize(cores=1, cpu_m=1000, memory_mi=2048, overhead_mi
 """Executors where the stack knows no node pool (mode `existing`): 1 core, 2 GiB heap."""
 
 
+@dataclass(frozen=True)
+class QuotaUse:
+    """What pods that run all the time in a team namespace hold of its quota: CPU and memory
+    as the quota counts them (the larger of request and limit: it caps both at one figure), and pods."""
+
+    cpu_m: int = 0
+    memory_mi: int = 0
+    pods: int = 0
+
+
+NOTHING_STANDING = QuotaUse()
+HISTORY_SERVER_RESOURCES = {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+"""The team's Spark history server (components/cluster/observability/history.py): explicit requests and
+limits, since the team's ResourceQuota counts both (it sets limits.cpu)."""
+
+
+def quota_use(resources: dict[str, dict[str, str]], pods: int = 1) -> QuotaUse:
+    """What ``pods`` pods with one container of ``resources`` hold of a quota that caps requests and limits alike."""
+    return QuotaUse(cpu_m=pods * max(parse_cpu_millis(r["cpu"]) for r in resources.values()),
+                    memory_mi=pods * max(parse_memory_mi(r["memory"]) for r in resources.values()), pods=pods)
+
+
+HISTORY_SERVER_USE = quota_use(HISTORY_SERVER_RESOURCES)
+"""1 CPU (its limit), 1 GiB, one pod: the quota on limits.cpu holds the limit, not the 100m request."""
+
+
 def kube_reserved_cpu_m(vcpu: int) -> int:
     """The kubelet's CPU reservation on a node with ``vcpu`` cores, rounded up."""
     reserved, left = 0.0, vcpu
@@ -246,13 +272,14 @@ def gpu_executor(spec: StackSpec, team: TeamSpec) -> Optional[ExecutorSize]:
     return None if found is None else found.executor
 
 
-def executors_in_quota(team: TeamSpec, size: ExecutorSize) -> int:
-    """How many executors of ``size`` the team's quota holds next to one driver."""
+def executors_in_quota(team: TeamSpec, size: ExecutorSize, standing: QuotaUse = NOTHING_STANDING) -> int:
+    """How many executors of ``size`` the team's quota holds next to one driver and the ``standing``
+    pods of the namespace (its history server: :func:`~.pod_templates.standing_use`)."""
     q = team.quota
     room = [
-        (math.floor(q.cpu * 1000) - DRIVER.cpu_m) // size.cpu_m,
-        (math.floor(q.memory_gib * 1024) - DRIVER.pod_memory_mi) // size.pod_memory_mi,
-        q.pods - 1,
+        (math.floor(q.cpu * 1000) - DRIVER.cpu_m - standing.cpu_m) // size.cpu_m,
+        (math.floor(q.memory_gib * 1024) - DRIVER.pod_memory_mi - standing.memory_mi) // size.pod_memory_mi,
+        q.pods - 1 - standing.pods,
     ]
     if size.gpus:
         room.append(q.gpus // size.gpus)

@@ -19,7 +19,7 @@ from ..grid import NAMES, SPACE_NAME, insightedge_image, lookup_locators
 from . import insightedge as ie
 from .names import CONFIG_MAP, EXAMPLES_JAR, SPARK_VERSION, team_image
 from .pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_EXECUTOR_TEMPLATE, SPARK_DEFAULTS,
-                            executor_conf, gpu_conf, local_dir)
+                            executor_conf, gpu_conf, local_dir, standing_use)
 from .sizing import (DRIVER, ExecutorSize, Sizing, cpu_executor, cpu_pools, cpu_sizing, executors_in_quota, gpu_executor,
                      gpu_pools, gpu_sizing, pool_sizing)
 
@@ -42,9 +42,9 @@ def fetch_command(spec: StackSpec, team: TeamSpec) -> str:
             f"{CONFIG_MAP} -o \"go-template={{{{index .data \\\"$f\\\"}}}}\" > \"{d}/$f\"; done")
 
 
-def instances(team: TeamSpec, size: ExecutorSize, target: Optional[Sizing]) -> int:
+def instances(spec: StackSpec, team: TeamSpec, size: ExecutorSize, target: Optional[Sizing]) -> int:
     """Executors of a printed job: as many as one node of ``target`` holds and the quota allows."""
-    return max(1, min(target.per_node if target else 1, executors_in_quota(team, size)))
+    return max(1, min(target.per_node if target else 1, executors_in_quota(team, size, standing_use(spec, team))))
 
 
 def cluster_submit(spec: StackSpec, program: str, name: str, defaults: str, conf: dict[str, str],
@@ -59,7 +59,7 @@ def cluster_submit(spec: StackSpec, program: str, name: str, defaults: str, conf
 def submit_command(spec: StackSpec, team: TeamSpec, size: ExecutorSize, extra: dict[str, str], kind: str) -> str:
     """spark-submit of the SparkPi example with ``size`` executors, as many as one node holds and the quota allows."""
     target = (gpu_sizing if size.gpus else cpu_sizing)(spec, team)
-    conf = {"spark.executor.instances": str(instances(team, size, target)), **extra}
+    conf = {"spark.executor.instances": str(instances(spec, team, size, target)), **extra}
     if spec.cluster.context:
         conf["spark.kubernetes.context"] = shlex.quote(spec.cluster.context)
     return cluster_submit(spec, "spark-submit", f"{team.name}-{kind}-pi", f"{local_dir(team)}/{SPARK_DEFAULTS}",
@@ -71,7 +71,7 @@ def insightedge_submit_command(spec: StackSpec, team: TeamSpec) -> str:
     insightedge image. Spark 2.4 has no ``spark.kubernetes.context``: with a context, the command first
     writes that context's kubeconfig (owner-only) next to the team's files and points KUBECONFIG at it."""
     size = ie.insightedge_executor(spec, team)
-    conf = {"spark.executor.instances": str(instances(team, size, ie.insightedge_sizing(spec, team)))}
+    conf = {"spark.executor.instances": str(instances(spec, team, size, ie.insightedge_sizing(spec, team)))}
     command = cluster_submit(spec, ie.SUBMIT, f"{team.name}-grid-save-rdd", f"{local_dir(team)}/{ie.INSIGHTEDGE_DEFAULTS}",
                              conf, [f"--class {ie.SAVE_RDD_CLASS}", ie.INSIGHTEDGE_EXAMPLES_JAR])
     if not spec.cluster.context:
@@ -95,7 +95,7 @@ def team_output(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
     }
     gpu = gpu_executor(spec, team)
     if gpu is not None:
-        extra = gpu_conf(team, gpu)
+        extra = gpu_conf(team, gpu, standing_use(spec, team))
         out["gpuExecutor"] = extra
         out["sparkSubmitGpu"] = submit_command(spec, team, gpu, extra, "gpu")
     if team.insightedge:
