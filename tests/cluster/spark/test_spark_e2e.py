@@ -117,7 +117,8 @@ def check_admitted(result: sr.CaseResult) -> None:
     holds for each of their containers."""
     labels = result.cluster.api.get("namespaces", None, result.team)["metadata"]["labels"]
     assert "restricted" in (labels["pod-security.kubernetes.io/enforce"], labels["pod-security.kubernetes.io/audit"])
-    creates = [e for e in result.audit() if sr.audit_call(e) == ("create", "pods")]
+    creates = [e for e in result.audit() if sr.audit_call(e) == ("create", "pods")
+               and e["objectRef"].get("namespace") == result.team]
     assert {e["objectRef"]["name"] for e in creates} == {p["metadata"]["name"] for p in result.created("pods")}
     for event in creates:
         annotations = event.get("annotations") or {}
@@ -241,7 +242,8 @@ def check_full_run(result: sr.CaseResult, inputs: sr.StackInputs, conf: dict[str
     granted = sr.granted(role)
     assert granted - driver_calls <= set(EXPLAINED_ROLE_VERBS), granted - driver_calls - set(EXPLAINED_ROLE_VERBS)
     # the team member created the driver, the driver (its own token) the executors
-    creators = {e["user"]["username"]: e for e in result.audit() if sr.audit_call(e) == ("create", "pods")}
+    creators = {e["user"]["username"]: e for e in result.audit() if sr.audit_call(e) == ("create", "pods")
+                and e["objectRef"].get("namespace") == team}
     assert set(creators) == {result.cluster.user, result.account("spark-driver")}, set(creators)
     check_admitted(result)
 
