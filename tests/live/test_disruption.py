@@ -20,70 +20,38 @@ from typing import Any
 import pytest
 
 from components.cluster.grid import CHART_DIR, RELEASE_NAME, grid_values
+from components.cluster.scheduling import POOL_LABEL
 from tests.support import chart as chart_kit
 from tests.support import live
 from tests.support.cluster import ClusterError
-from tests.support.cluster_nodes import pool_nodes
 
 NAME = "app.kubernetes.io/name=kubegrid"
 PARTITIONS = f"{NAME},app.kubernetes.io/component=partition"
 MANAGEMENT = f"{NAME},app.kubernetes.io/component=management"
-POOL_LABEL = "eks.amazonaws.com/nodegroup"
 PDB_REFUSAL = "Cannot evict pod as it would violate the pod's disruption budget."
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _ready(pod: dict[str, Any]) -> bool:
-    return (not pod["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", [])))
-
-
 def _summary(pods: list[dict[str, Any]]) -> str:
     return "; ".join(f"{p['metadata']['name']} {p['status'].get('phase')} on {p['spec'].get('nodeName') or '-'}"
                      f"{' (deleting)' if p['metadata'].get('deletionTimestamp') else ''}"
-                     f"{' ready' if _ready(p) else ''}" for p in pods)
+                     f"{' ready' if live.ready(p) else ''}" for p in pods)
 
 
 def _statefulsets(stack: live.LiveStack) -> list[dict[str, Any]]:
     return stack.kube.json("get", "statefulsets", "-n", stack.spec.grid.namespace, f"--selector={NAME}")["items"]
 
 
-def _unschedulable(pod: dict[str, Any]) -> bool:
-    return not pod["spec"].get("nodeName") and any(
-        c["type"] == "PodScheduled" and c["status"] == "False" and c.get("reason") == "Unschedulable"
-        for c in pod.get("status", {}).get("conditions", []))
-
-
-def _next_node(stack: live.LiveStack, pool) -> list[dict[str, Any]]:
-    taken = {n["metadata"]["name"] for n in stack.kube.json("get", "nodes")["items"]} | {
-        n["metadata"]["name"] for n in stack.nodes}
-    index = next(i for i in range(1000) if f"{pool.name}-{i}" not in taken)
-    return pool_nodes(stack.spec, pool, start=index, count=1)
-
-
 def _grid_settled(stack: live.LiveStack, timeout: float = 180.0) -> list[dict[str, Any]]:
     """Waits until every grid StatefulSet has all its pods ready and current, and every PDB of
-    the grid has seen them (its status counts them healthy); returns the grid's pods.
-
-    The Cluster Autoscaler's part: dev's minimum nodes hold the grid only in some placements
-    (each 2-CPU system node has room for one grid pod, and the one general node for one pod
-    of each partition), so a data pod the scheduler cannot place gets a new node of the
-    general pool, up to the pool's maximum, as the autoscaler would add."""
+    the grid has seen them (its status counts them healthy); returns the grid's pods. A data
+    pod the scheduler cannot place gets a node as the Cluster Autoscaler would add one
+    (tests.support.live.autoscaled_wait)."""
     ns = stack.spec.grid.namespace
-    general = next(p for p in stack.spec.node_pools if p.name == "general") if stack.spec.is_eks else None
-    added_at = [0.0]
 
-    def settled():
-        pods = stack.pods(ns, NAME)
-        nodes = stack.kube.json("get", "nodes")["items"]
-        if (general is not None and any(_unschedulable(p) for p in pods)
-                and time.monotonic() - added_at[0] > 5
-                and sum(n["metadata"]["labels"].get(POOL_LABEL) == general.name for n in nodes) < general.max_size):
-            stack.plane.add_nodes(_next_node(stack, general))
-            added_at[0] = time.monotonic()
-            return False
+    def settled(pods):
         for sts in _statefulsets(stack):
             status = sts.get("status", {})
             if (status.get("observedGeneration") != sts["metadata"]["generation"]
@@ -96,13 +64,13 @@ def _grid_settled(stack: live.LiveStack, timeout: float = 180.0) -> list[dict[st
             if (status.get("observedGeneration") != pdb["metadata"]["generation"]
                     or status.get("currentHealthy") != status.get("expectedPods")):
                 return False
-        return pods if pods and all(_ready(p) for p in pods) else False
+        return pods if pods and all(live.ready(p) for p in pods) else False
 
     try:
-        return stack.kube.wait_for("the grid's pods to be ready and counted by its budgets", settled, timeout)
+        return live.autoscaled_wait(stack, "the grid's pods to be ready and counted by its budgets",
+                                    lambda: stack.pods(ns, NAME), settled, timeout)
     except ClusterError as error:
         raise ClusterError(f"{error}; pods: {_summary(stack.pods(ns, NAME))}") from None
-
 
 def evict(stack: live.LiveStack, namespace: str, pod: str) -> dict[str, Any]:
     """POSTs a policy/v1 Eviction for ``pod``; the server's Status (code 201 or the refusal,
@@ -179,7 +147,7 @@ def test_evictions_keep_one_pod_of_each_partition(fresh):
     status = evict(fresh, ns, second["metadata"]["name"])
     _assert_refused_by(status, "kubegrid-partition-1", f"evicting {second['metadata']['name']} with its partner away")
     still = [p for p in fresh.pods(ns) if p["metadata"]["name"] == second["metadata"]["name"]]
-    assert still and _ready(still[0]) and still[0]["metadata"]["uid"] == second["metadata"]["uid"], _summary(still)
+    assert still and live.ready(still[0]) and still[0]["metadata"]["uid"] == second["metadata"]["uid"], _summary(still)
 
     status = evict(fresh, ns, other["metadata"]["name"])
     assert status.get("code") == 201, (f"partition 2's budget must not count partition 1's missing pod: "
@@ -213,7 +181,7 @@ def test_evictions_keep_two_of_three_managers(fresh):
         status = evict(fresh, ns, manager["metadata"]["name"])
         _assert_refused_by(status, "kubegrid-manager", f"evicting {manager['metadata']['name']} with 2 managers up")
     left = {p["metadata"]["name"]: p for p in fresh.pods(ns, MANAGEMENT)}
-    assert all(_ready(left[m["metadata"]["name"]]) for m in managers[1:]), _summary(list(left.values()))
+    assert all(live.ready(left[m["metadata"]["name"]]) for m in managers[1:]), _summary(list(left.values()))
 
 
 # ---------------------------------------------------------------- a node goes away
@@ -238,7 +206,7 @@ def test_pods_of_a_lost_node_come_back_on_another_node(fresh):
     pool = next(p for p in fresh.spec.node_pools if p.name == node["metadata"]["labels"][POOL_LABEL])
 
     fresh.kube.run("delete", "node", lost)
-    fresh.plane.add_nodes(_next_node(fresh, pool))
+    fresh.plane.add_nodes([live.next_node(fresh, pool)])
 
     def recreated():
         now = {p["metadata"]["name"]: p for p in fresh.pods(ns, NAME)}
@@ -266,7 +234,7 @@ def bare_dev(engines_bin, tmp_path):
     every placement of the install and of the rollout fits."""
     stack = live.start("dev", tmp_path / "plane", engines_bin)
     try:
-        stack.plane.add_nodes(_next_node(stack, next(p for p in stack.spec.node_pools if p.name == "general")))
+        stack.plane.add_nodes([live.next_node(stack, next(p for p in stack.spec.node_pools if p.name == "general"))])
         live.apply_established(stack.kube, live.crds_for(stack.render))
         stack.kube.apply([r.obj for r in stack.render.objects if not r.source.startswith("chart:")])
         yield stack
@@ -318,10 +286,10 @@ def _down_intervals(events: list[dict[str, Any]], expected: set[str]) -> tuple[d
         listed = listed or expected <= set(state)
         if not listed:  # the watch's initial list, pod by pod
             continue
-        down = {n for n in expected if n not in state or not _ready(state[n])}
+        down = {n for n in expected if n not in state or not live.ready(state[n])}
         timeline.append(f"{event['type']} {name} {pod['status'].get('phase')}"
                         f"{' deleting' if pod['metadata'].get('deletionTimestamp') else ''}"
-                        f"{' ready' if _ready(pod) else ''} -> down {sorted(down)}")
+                        f"{' ready' if live.ready(pod) else ''} -> down {sorted(down)}")
         worst_grid = max(worst_grid, len(down))
         for n in expected:
             partition = n.rsplit("-", 1)[0]

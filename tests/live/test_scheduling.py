@@ -24,8 +24,9 @@ from components.cluster.spark.pod_templates import CPU_EXECUTOR_TEMPLATE, GPU_EX
 from components.cluster.spark.sizing import cpu_pools, gpu_executor, gpu_pools
 from components.cluster.spark.submit import spark_outputs
 from components.config import NodePoolSpec, StackSpec
-from tests.support.cluster import Kube
+from tests.support.cluster import ClusterError, Kube
 from tests.support.cluster_nodes import HOSTNAME, ZONE, pool_nodes
+from tests.support import live
 from tests.support.live import LiveStack
 
 TEST_KEY = "kubegrid.io/scheduling-test"
@@ -41,16 +42,11 @@ STANDIN_IMAGE = "registry.k8s.io/pause:3.10"
 # --- reading pods --------------------------------------------------------------------------
 
 def _condition(pod: dict[str, Any], kind: str = "PodScheduled") -> dict[str, Any] | None:
-    return next((c for c in pod.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+    return live.condition(pod, kind)
 
 
 def _placed(pod: dict[str, Any]) -> bool:
     return bool(pod["spec"].get("nodeName")) and pod.get("status", {}).get("phase") == "Running"
-
-
-def _unschedulable(pod: dict[str, Any]) -> bool:
-    c = _condition(pod)
-    return not pod["spec"].get("nodeName") and c is not None and c["status"] == "False" and c.get("reason") == "Unschedulable"
 
 
 def _describe(pods: Iterable[dict[str, Any]]) -> str:
@@ -99,19 +95,6 @@ def _nodes(kube: Kube) -> dict[str, dict[str, Any]]:
     return {n["metadata"]["name"]: n for n in kube.json("get", "nodes")["items"]}
 
 
-def _wait_schedulable(kube: Kube, names: Iterable[str]) -> None:
-    """Until the controller manager has taken the ``node.kubernetes.io/not-ready`` taint (which
-    admission puts on a new node) off ``names``: a node is Ready a moment before that, and a pod
-    the scheduler sees in that moment is found unschedulable for the taint."""
-    names = set(names)
-
-    def conditions():
-        return {n: [t["key"] for t in node["spec"].get("taints", []) if t["key"].startswith("node.kubernetes.io/")]
-                for n, node in _nodes(kube).items() if n in names}
-    _wait(f"nodes {sorted(names)} to lose their node.kubernetes.io/ taints", conditions,
-          lambda found: set(found) == names and not any(found.values()), json.dumps)
-
-
 def _matches(labels: dict[str, str], match: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in match.items())
 
@@ -124,17 +107,20 @@ def _grid_replicas(kube: Kube, namespace: str) -> int:
     return sum(o["spec"].get("replicas", 1) for o in owners)
 
 
-def _wait_grid_placed(live: LiveStack) -> list[dict[str, Any]]:
-    """Every pod the grid's controllers ask for exists, is bound to a node and Running."""
-    namespace = live.spec.grid.namespace
-    expected = _grid_replicas(live.kube, namespace)
+def _wait_grid_placed(stack: LiveStack) -> list[dict[str, Any]]:
+    """Every pod the grid's controllers ask for exists, is bound to a node and Running; a pod
+    that fits no node gets one as the Cluster Autoscaler would add it (live.autoscaled_wait)."""
+    namespace = stack.spec.grid.namespace
+    expected = _grid_replicas(stack.kube, namespace)
     assert expected > 0, f"no StatefulSet or Deployment asks for pods in {namespace}"
-    return _wait(f"the {expected} grid pods of {namespace} to be placed and Running",
-                 lambda: _pods(live.kube, namespace),
-                 lambda pods: len(pods) == expected and all(_placed(p) for p in pods),
-                 lambda pods: f"{len(pods)} of {expected} pods exist (the scheduler's log and the audit log: "
-                              f"{live.plane.logs}):\n{_describe(pods)}")
-
+    try:
+        return live.autoscaled_wait(stack, f"the {expected} grid pods of {namespace} to be placed and Running",
+                                    lambda: _pods(stack.kube, namespace),
+                                    lambda pods: len(pods) == expected and all(_placed(p) for p in pods) and pods)
+    except ClusterError as error:
+        pods = _pods(stack.kube, namespace)
+        raise AssertionError(f"{error}: {len(pods)} of {expected} pods exist (the scheduler's log and the audit log: "
+                             f"{stack.plane.logs}):\n{_describe(pods)}") from None
 
 def _partition_sets(kube: Kube, namespace: str) -> list[dict[str, Any]]:
     sets = kube.json("get", "statefulsets", "-n", namespace)["items"]
@@ -258,7 +244,7 @@ def test_executors_land_on_their_pools(applied):
         def fetch():
             return [kube.json("get", "pod", name, "-n", ns) for ns, name in created]
         pods = _wait("the executors to be placed or found unschedulable", fetch,
-                     lambda ps: all(_placed(p) or _unschedulable(p) for p in ps), _describe)
+                     lambda ps: all(_placed(p) or live.unschedulable(p) for p in ps), _describe)
         assert all(_placed(p) for p in pods), f"executors not placed:\n{_describe(pods)}"
         nodes = _nodes(kube)
         for (team, name, kind, pools), pod in zip(cases, pods):
@@ -359,8 +345,7 @@ def test_executors_per_node_match_the_spark_output(applied):
     nodes = {name: _test_node(spec, by_name[name]) for name in pools}
     daemonsets = stack_daemonsets(spec)
     try:
-        plane.add_nodes(list(nodes.values()))
-        _wait_schedulable(kube, [n["metadata"]["name"] for n in nodes.values()])
+        plane.add_nodes(list(nodes.values()))  # waits until the new nodes are untainted too
         some_team = next(iter(pools.values()))[0]
         team_ns = kube.json("get", "namespace", some_team)["metadata"]["labels"]
         _create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SCRATCH_NAMESPACE, "labels": {
@@ -400,7 +385,7 @@ def test_executors_per_node_match_the_spark_output(applied):
             def executors():
                 return [kube.json("get", "pod", name, "-n", SCRATCH_NAMESPACE) for name in names]
             fit = _wait(f"{per_node} executors of pool {pool_name} on {node} to be placed or found unschedulable",
-                        executors, lambda ps: all(_placed(p) or _unschedulable(p) for p in ps), _describe)
+                        executors, lambda ps: all(_placed(p) or live.unschedulable(p) for p in ps), _describe)
             assert all(_placed(p) for p in fit), (
                 f"{node} does not take the {per_node} executors of {json.dumps(resources['requests'])} the `spark` "
                 f"output says fit a {figures['instanceType']} node:\n{_describe(fit)}")
@@ -409,7 +394,7 @@ def test_executors_per_node_match_the_spark_output(applied):
             _create(kube, _executor_pod(template, SCRATCH_NAMESPACE, extra, resources, node))
             pod = _wait(f"executor {per_node + 1} of pool {pool_name} on {node} to be found unschedulable",
                         lambda: kube.json("get", "pod", extra, "-n", SCRATCH_NAMESPACE),
-                        lambda p: _placed(p) or _unschedulable(p), lambda p: _describe([p]))
+                        lambda p: _placed(p) or live.unschedulable(p), lambda p: _describe([p]))
             assert not _placed(pod), (f"{node} took {per_node + 1} executors of {json.dumps(resources['requests'])}; "
                                       f"the `spark` output says {per_node} per node:\n{_describe(executors() + [pod])}")
             message = _condition(pod)["message"]
@@ -444,7 +429,7 @@ def test_grid_pods_that_cannot_fit_stay_pending(fresh):
 
     def settled(pods):
         return (len(pods) == expected and not any(p["spec"].get("nodeName") in lost for p in pods)
-                and all(_placed(p) or _unschedulable(p) for p in pods))
+                and all(_placed(p) or live.unschedulable(p) for p in pods))
     pods = _wait(f"the grid pods of the lost nodes {sorted(lost)} to be made again and scheduled or found unschedulable",
                  lambda: _pods(kube, namespace), settled, _describe, NODE_LOSS_TIMEOUT)
     pending = [p for p in pods if not _placed(p)]

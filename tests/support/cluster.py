@@ -283,10 +283,9 @@ class ControlPlane:
         def ready() -> bool:
             self._check_alive()
             items = kube.json("get", "nodes")["items"]
-            up = {n["metadata"]["name"] for n in items
-                  if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))}
+            up = {n["metadata"]["name"] for n in items if schedulable(n)}
             return names <= up
-        kube.wait_for(f"nodes {sorted(names)} to be Ready", ready, timeout)
+        kube.wait_for(f"nodes {sorted(names)} to be Ready and untainted by the node lifecycle controller", ready, timeout)
 
     def stop(self) -> None:
         stop_processes({name: p.pid for name, p in self.processes.items()}, self.directory)
@@ -296,6 +295,16 @@ class ControlPlane:
             except subprocess.TimeoutExpired:
                 pass
         self.processes.clear()
+
+
+NOT_READY_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+
+
+def schedulable(node: dict[str, Any]) -> bool:
+    """Ready, and the node lifecycle controller has lifted the taints a new node starts with
+    (for a moment a node is Ready and still tainted not-ready: pods would go elsewhere)."""
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+    return ready and not any(t["key"] in NOT_READY_TAINTS for t in node["spec"].get("taints") or [])
 
 
 def stop_processes(pids: dict[str, int], directory: Path) -> list[str]:

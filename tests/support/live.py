@@ -9,20 +9,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pytest
 import yaml
 
+from components.cluster.scheduling import POOL_LABEL, node_taints
 from components.cluster.storage import gp3_storage_class
-from components.config import StackSpec
+from components.config import NodePoolSpec, StackSpec
 from components.offline.render import StackRender, render_stack
 
 from . import engines
 from .cluster import ControlPlane, Kube
-from .cluster_nodes import kind_storage_class, stack_nodes, static_volumes
+from .cluster_nodes import kind_storage_class, pool_nodes, stack_nodes, static_volumes
 from .stacks import stack_spec
 
 CRD_DIR = "example/prometheus-operator-crd"
@@ -145,3 +147,62 @@ def applied_fields(kube: Kube, objects: Iterable[dict[str, Any]], manager: str =
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, sort_keys=True)
+
+
+def condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The pod's status condition of type ``kind`` (PodScheduled, Ready), if it has one."""
+    return next((c for c in pod.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    """Ready and not being deleted."""
+    found = condition(pod, "Ready")
+    return not pod["metadata"].get("deletionTimestamp") and bool(found) and found["status"] == "True"
+
+
+def unschedulable(pod: dict[str, Any]) -> bool:
+    """Not bound, and the scheduler has said it fits no node."""
+    found = condition(pod, "PodScheduled")
+    return (not pod["spec"].get("nodeName") and bool(found) and found["status"] == "False"
+            and found.get("reason") == "Unschedulable")
+
+
+def next_node(stack: LiveStack, pool: NodePoolSpec) -> dict[str, Any]:
+    """A new node of ``pool``, named after the pool's next index never used (a node that went
+    away keeps its name: a new node of that name would take its pods back), recorded in
+    ``stack.nodes``."""
+    taken = {n["metadata"]["name"] for n in stack.kube.json("get", "nodes")["items"]} | {
+        n["metadata"]["name"] for n in stack.nodes}
+    index = next(i for i in range(10_000) if f"{pool.name}-{i}" not in taken)
+    node = pool_nodes(stack.spec, pool, start=index, count=1)[0]
+    stack.nodes.append(node)
+    return node
+
+
+def scale_out_pool(spec: StackSpec) -> NodePoolSpec | None:
+    """The pool the autoscaler stand-in grows: the untainted pool of the largest nodes (the
+    grid's pods tolerate no taint); none in mode existing."""
+    untainted = [p for p in spec.node_pools if not node_taints(p)]
+    return max(untainted, key=lambda p: (p.shape.vcpu, p.shape.memory_gib), default=None)
+
+
+def autoscaled_wait(stack: LiveStack, what: str, pods: Callable[[], list[dict[str, Any]]],
+                    done: Callable[[list[dict[str, Any]]], Any], timeout: float = 180.0) -> Any:
+    """Waits until ``done(pods())`` is true, and meanwhile plays the Cluster Autoscaler, which
+    does not run here: while one of ``pods()`` is unschedulable, a node of
+    :func:`scale_out_pool` is added (one at a time, up to the pool's maxSize), as the
+    autoscaler would add one. The scheduler is greedy: on minimum nodes that could hold the
+    grid in some placement (dev's), it may pick one that leaves a pod without room."""
+    pool = scale_out_pool(stack.spec)
+    last_added = [float("-inf")]
+
+    def check() -> Any:
+        found = pods()
+        if pool is not None and any(unschedulable(p) for p in found) and time.monotonic() - last_added[0] > 5:
+            nodes = stack.kube.json("get", "nodes", f"--selector={POOL_LABEL}={pool.name}")["items"]
+            if len(nodes) < pool.max_size:
+                stack.plane.add_nodes([next_node(stack, pool)])
+                last_added[0] = time.monotonic()
+                return False
+        return done(found)
+    return stack.kube.wait_for(what, check, timeout)
