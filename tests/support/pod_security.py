@@ -18,6 +18,7 @@ import copy
 import itertools
 import json
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,14 @@ def _admission() -> Kube:
     labelled exactly as the stack labels its namespaces."""
     global _kube
     if _kube is None:
-        plane = ControlPlane(Path(tempfile.mkdtemp(prefix="kubegrid-admission-")), require_engines())
+        directory = Path(tempfile.mkdtemp(prefix="kubegrid-admission-"))
+        plane = ControlPlane(directory, require_engines())
+
+        def remove() -> None:
+            plane.stop()
+            shutil.rmtree(directory, ignore_errors=True)
+        atexit.register(remove)
         plane.start()
-        atexit.register(plane.stop)
         kube = plane.kube()
         kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": level, "labels": namespace_labels(level)}}
                     for level in (LEVEL, BASELINE)], manager="kubegrid-test")
