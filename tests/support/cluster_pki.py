@@ -80,9 +80,11 @@ class Authority:
         return self
 
     def issue(self, name: str, common_name: str, organization: str | None = None, *,
-              server: bool = False, client: bool = True, dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()) -> Pair:
-        """A key and a certificate for ``common_name`` (a user, with ``organization`` its group)."""
-        key = _key()
+              server: bool = False, client: bool = True, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
+              rsa_key: bool = False) -> Pair:
+        """A key and a certificate for ``common_name`` (a user, with ``organization`` its group); an RSA
+        key (2048 bits, kubeadm's default for the client certificates it writes) with ``rsa_key``."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key else _key()
         now = datetime.datetime.now(datetime.timezone.utc)
         usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
         builder = (x509.CertificateBuilder().subject_name(_name(common_name, organization))

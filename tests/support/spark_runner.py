@@ -10,9 +10,11 @@ Pieces:
   KWOK leaves pods labelled ``spark-role`` to :class:`Kubelet`.
 - :class:`Workspace`: the submitting user's machine: a kubeconfig naming the real API server with
   a client certificate the plane's CA issued to a member of the team (:func:`submitter`: the group
-  the stack's ``team-edit`` RoleBinding names, or kind's admin where the stack binds nobody), the
-  real ``kubectl`` first on PATH, pyspark's ``spark-submit`` next. Printed commands run unchanged
-  with ``bash -c``.
+  the stack's ``team-edit`` RoleBinding names, or kind's admin where the stack binds nobody; an EC
+  key, or for the insightedge jobs an RSA key: Spark 2.4's fabric8 reads EC keys only with
+  BouncyCastle, see :func:`user_credentials`), the real ``kubectl`` first on PATH, pyspark's
+  ``spark-submit`` next (for the insightedge jobs, ``insightedge-submit``: Spark 2.4.8's).
+  Printed commands run unchanged with ``bash -c``.
 - :class:`Cluster`: one case's view of the plane: the admin's :class:`KubeApi`, the
   :class:`Kubelet`, and afterwards what the server recorded: the pods Spark created as admitted, the
   ConfigMaps and Services it left, the ResourceQuota's status and the audit log's entries (who
@@ -44,7 +46,8 @@ node). What stays emulated (see docs/spark.md, "How the tests run Spark"):
   ``kubernetes`` Service's 443: Spark 4 drivers get ``-Dspark.kubernetes.driver.master=
   https://kubernetes.default.svc:<port>`` (``JAVA_TOOL_OPTIONS``) and ``KUBERNETES_SERVICE_PORT``
   is that port; Spark 2.4 drivers dial ``https://kubernetes.default.svc`` on 443, which
-  :class:`ServicePort` forwards;
+  :class:`ServicePort` forwards to the API server from a loopback address of its own (the hosts
+  file gives it ``kubernetes.default.svc``; another run may hold 127.0.0.1:443);
 - node memory: executor heaps above ``heap_cap`` are capped (this machine has less memory than
   the pools' nodes), each change recorded in :attr:`Kubelet.adjustments`.
 """
@@ -501,12 +504,11 @@ class Kubelet:
     """Runs the team's ``spark-role`` pods that the scheduler bound to a node as their containers
     would run, and reports their status; a deleted pod's container is stopped and the pod removed.
 
-    ``api`` is a :class:`KubeApi` (or the stand-in: :mod:`tests.support.spark_standin`, which
-    schedules itself and calls :meth:`start_pod`). With ``autorun`` false it only records the pods."""
+    ``api`` is a :class:`KubeApi`. With ``autorun`` false it only records the pods."""
 
     POLL = 0.2
 
-    def __init__(self, api: Any, namespace: str, root: Path, image_files: dict[str, Path],
+    def __init__(self, api: KubeApi, namespace: str, root: Path, image_files: dict[str, Path],
                  s3_root: Optional[Path], autorun: bool = True, heap_cap: str = "2g"):
         self.api, self.namespace, self.root, self.image_files = api, namespace, root, image_files
         self.s3_root, self.autorun, self.heap_cap = s3_root, autorun, heap_cap
@@ -524,6 +526,8 @@ class Kubelet:
         self.root.mkdir(parents=True, exist_ok=True)
         self._thread: Optional[threading.Thread] = None
         self.track = ("configmaps", "services")
+        self.service_host = "127.0.0.1"
+        """Where the pods' hosts file puts ``kubernetes.default.svc``: a :class:`ServicePort`'s address, if any."""
         self.objects: dict[str, dict[str, dict]] = {r: {} for r in self.track}
         """The first copy seen of every ConfigMap and Service of the namespace (the driver deletes its own at the end)."""
 
@@ -590,14 +594,17 @@ class Kubelet:
 
     # -- the pod's environment, volumes and container
     def _cluster_hosts(self, namespace: str) -> Path:
-        """The JVMs' name resolution (jdk.net.hosts.file): Services and pods of the namespace on 127.0.0.1."""
-        names = {"localhost", os.uname().nodename, "kubernetes.default.svc", "kubernetes.default"}
+        """The JVMs' name resolution (jdk.net.hosts.file): Services and pods of the namespace on 127.0.0.1,
+        ``kubernetes.default.svc`` on :attr:`service_host`."""
+        service = {"kubernetes.default.svc", "kubernetes.default"}
+        names = {"localhost", os.uname().nodename} | (service if self.service_host == "127.0.0.1" else set())
         for svc in self.api.items("services", namespace):
             n = svc["metadata"]["name"]
             names |= {n, f"{n}.{namespace}", f"{n}.{namespace}.svc", f"{n}.{namespace}.svc.cluster.local"}
         names |= {p["metadata"]["name"] for p in self.api.items("pods", namespace)}
         hosts = self.root / f"hosts-{namespace}-{time.monotonic_ns()}"
-        hosts.write_text("127.0.0.1 " + " ".join(sorted(names)) + "\n")
+        hosts.write_text("127.0.0.1 " + " ".join(sorted(names)) + "\n" + (
+            "" if self.service_host == "127.0.0.1" else f"{self.service_host} " + " ".join(sorted(service)) + "\n"))
         return hosts
 
     def _fields(self, pod: dict) -> dict[str, str]:
@@ -701,11 +708,6 @@ class Kubelet:
             out[vol["name"]] = path
         return out
 
-    def _service_account(self, pod: dict, sandbox: Path) -> Optional[Path]:
-        """A token volume of the harness's own, for an API that does not add one (the stand-in);
-        the real API server's ServiceAccount admission puts a projected volume in the pod."""
-        return None
-
     def container_spec(self, pod: dict) -> dict[str, Any]:
         """Everything the in-namespace launcher needs (see :mod:`tests.support.pod_exec`)."""
         meta, spec = pod["metadata"], pod["spec"]
@@ -715,10 +717,6 @@ class Kubelet:
         volumes = self._volumes(pod, sandbox)
         mounts = [{"path": m["mountPath"], "source": str(volumes[m["name"]]), "readOnly": bool(m.get("readOnly")),
                    "subPath": m.get("subPath")} for m in container.get("volumeMounts") or []]
-        token = self._service_account(pod, sandbox)
-        if token:
-            mounts.append({"path": "/var/run/secrets/kubernetes.io/serviceaccount", "source": str(token),
-                           "readOnly": True, "subPath": None})
         if self.s3_root is not None:
             mounts.append({"path": S3_MOUNT, "source": str(self.s3_root), "readOnly": False, "subPath": None})
         image = image_profile(container["image"])
@@ -832,13 +830,16 @@ class Kubelet:
 # ---------------------------------------------------------------- the in-cluster API address
 
 class ServicePort:
-    """The API server's Service port as an in-cluster client dials it: 443 on 127.0.0.1 forwarded to the
-    stand-in. Spark 2.4's driver dials ``https://kubernetes.default.svc`` with no port (its master URL is
-    fixed; Spark 3 added ``spark.kubernetes.driver.master``)."""
+    """The API server's Service port as an in-cluster client dials it: 443 forwarded to the API server
+    on 127.0.0.1. Spark 2.4's driver dials ``https://kubernetes.default.svc`` with no port (its master URL
+    is fixed; Spark 3 added ``spark.kubernetes.driver.master``). It listens on a loopback address of its
+    own (:attr:`host`, a free 127.0.x.y, never 127.0.0.1: another run on the machine may hold its 443),
+    which the pods' hosts file gives ``kubernetes.default.svc``."""
 
     def __init__(self, target_port: int, port: int = 443):
         self.target = target_port
-        self.server = socket.create_server(("127.0.0.1", port))
+        self.server = self._listen(port)
+        self.host = self.server.getsockname()[0]
         self.open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -852,6 +853,18 @@ class ServicePort:
             self.open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        """A listening socket on the first free 127.0.x.y (x, y from the process id, then onwards)."""
+        start = os.getpid() % 250
+        for i in range(250 * 250):
+            x, y = divmod((start * 250 + i) % (250 * 250), 250)
+            try:
+                return socket.create_server((f"127.0.{x}.{y + 2}", port))
+            except OSError:
+                continue
+        raise OSError(f"no loopback address has port {port} free")
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -931,15 +944,19 @@ def submitter(objects: list[dict[str, Any]], team: str) -> tuple[str, list[str]]
     return "kubernetes-admin", ["system:masters"]
 
 
-def user_credentials(pki: Path, directory: Path, user: str, groups: list[str]) -> dict[str, str]:
+def user_credentials(pki: Path, directory: Path, user: str, groups: list[str], rsa_key: bool = False) -> dict[str, str]:
     """A kubeconfig user entry with a client certificate for ``user`` in ``groups`` from the plane's
     CA. The key is written as SEC1 (``EC PRIVATE KEY``): fabric8, Spark's client, reads a PKCS#8 key
-    as RSA unless the PEM header says EC (with PKCS#8 it fails: "Invalid DER: object is not integer")."""
+    as RSA unless the PEM header says EC (with PKCS#8 it fails: "Invalid DER: object is not integer").
+    ``rsa_key``: an RSA key (PKCS#1, ``RSA PRIVATE KEY``, as kubeadm and kind write them), for Spark 2.4:
+    its fabric8 (4.6.1) reads EC keys only with BouncyCastle, which Spark 2.4 does not ship ("JcaPEMKeyConverter
+    is provided by BouncyCastle, an optional dependency. To use support for EC Keys you must explicitly add
+    this dependency to classpath")."""
     from tests.support.cluster_pki import Authority
 
     assert len(groups) <= 1, groups  # Authority.issue writes one organization (O=, the group)
     pair = Authority.load(pki).issue(f"user-{re.sub(r'[^A-Za-z0-9.-]', '-', user)}", user,
-                                     groups[0] if groups else None)
+                                     groups[0] if groups else None, rsa_key=rsa_key)
     key = serialization.load_pem_private_key(pair.key.read_bytes(), password=None)
     sec1 = directory / "user.key"
     sec1.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
@@ -976,7 +993,7 @@ class Cluster:
     kubelet, the submitting user's credentials; :meth:`stop` records what the server holds."""
 
     def __init__(self, stack, inputs: StackInputs, team: str, root: Path, image_files: dict[str, Path], full: bool,
-                 s3_keys: Optional[list[tuple[str, str]]] = None):
+                 s3_keys: Optional[list[tuple[str, str]]] = None, rsa_key: bool = False):
         self.stack, self.inputs, self.team, self.root = stack, inputs, team, root
         plane = stack.plane
         self.plane, self.pki, self.ca = plane, plane.pki, plane.pki / "ca.crt"
@@ -986,7 +1003,7 @@ class Cluster:
         self.clear()
         self.audit_offset = plane.audit_log.stat().st_size
         self.user, self.groups = submitter(inputs.objects, team)
-        self.credentials = user_credentials(self.pki, root, self.user, self.groups)
+        self.credentials = user_credentials(self.pki, root, self.user, self.groups, rsa_key)
         s3 = None
         team_spec = next(t for t in inputs.spec.teams if t.name == team)
         if inputs.spec.is_eks and team_spec.s3_access:
@@ -1129,8 +1146,10 @@ def submit_case(stack, inputs: StackInputs, team: str, kind: str, base: Path, im
         command, spark24 = out["sparkSubmitGpu" if kind == "gpu" else "sparkSubmitCpu"], None
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
-    cluster = Cluster(stack, inputs, team, base, image_files, full, s3_keys)
+    cluster = Cluster(stack, inputs, team, base, image_files, full, s3_keys, rsa_key=spark24 is not None)
     service_port = ServicePort(cluster.api.port) if full and kind == "insightedge" else None
+    if service_port is not None:
+        cluster.kubelet.service_host = service_port.host
     timings: dict[str, float] = {}
     ws = None
     try:
