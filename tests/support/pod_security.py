@@ -55,6 +55,9 @@ def _admission() -> Kube:
         kube = plane.kube()
         kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": level, "labels": namespace_labels(level)}}
                     for level in (LEVEL, BASELINE)], manager="kubegrid-test")
+        for level in (LEVEL, BASELINE):  # ServiceAccount admission refuses a pod until `default` exists
+            kube.wait_for(f"the default service account of namespace {level}", lambda: kube.run(
+                "get", "serviceaccount", "default", "-n", level, check=False).returncode == 0)
         _kube = kube
     return _kube
 
