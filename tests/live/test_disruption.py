@@ -417,12 +417,21 @@ def _changes(kind: str, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {field: changed(edits[field]) for field in chart_kit.IMMUTABLE_FIELDS[kind]}
 
 
+CONFLICT = "the object has been modified; please apply your changes to the latest version"
+
+
 def _replace(stack: live.LiveStack, obj: dict[str, Any], dry_run: bool = False) -> subprocess.CompletedProcess:
-    """An unconditional update (no resourceVersion: the controllers' status writes cannot conflict)."""
+    """An update of ``obj`` without its resourceVersion. kubectl replace fills in the version it
+    reads just before its PUT, so a controller's status write in between is a Conflict: tried
+    again then (a conflict says nothing of the field)."""
     obj = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}}
     obj.pop("status", None)
-    return stack.kube.run("replace", "-f", "-", *(["--dry-run=server"] if dry_run else []),
-                          input=json.dumps(obj), check=False)
+    for _ in range(5):
+        result = stack.kube.run("replace", "-f", "-", *(["--dry-run=server"] if dry_run else []),
+                                input=json.dumps(obj), check=False)
+        if CONFLICT not in result.stderr:
+            return result
+    return result
 
 
 @pytest.mark.parametrize("fresh", ["staging"], indirect=True)

@@ -1120,6 +1120,20 @@ class CaseResult:
     def account(self, name: str) -> str:
         return f"system:serviceaccount:{self.team}:{name}"
 
+    def pod_admissions(self, enforce: str) -> list[dict[str, str]]:
+        """The audit annotations of every pod the case created in the team's namespace, each
+        checked to have been admitted (201) by Pod Security enforcing ``enforce``."""
+        creates = [e for e in self.audit() if audit_call(e) == ("create", "pods")
+                   and e["objectRef"].get("namespace") == self.team]
+        assert {e["objectRef"]["name"] for e in creates} == {p["metadata"]["name"] for p in self.created("pods")}
+        annotations = []
+        for event in creates:
+            found = event.get("annotations") or {}
+            assert event["responseStatus"]["code"] == 201, event
+            assert found["pod-security.kubernetes.io/enforce-policy"].startswith(enforce + ":"), found
+            annotations.append(found)
+        return annotations
+
     def driver_calls(self) -> set[tuple[str, str]]:
         """(verb, resource) of every call made with a driver's own token."""
         return {audit_call(e) for e in self.audit(self.account("spark-driver"))}
