@@ -778,6 +778,11 @@ class Kubelet:
         try:
             spec = self.container_spec(pod)
         except Exception as error:  # the pod cannot start: say why, as a kubelet event would
+            if isinstance(error, ApiRefusal) and error.code == 404 and self.api.get("pods", pod["metadata"]["namespace"], name) is None:
+                # deleted before it started (a driver removing an executor that waited for room):
+                # its token request finds no pod, and a kubelet has nothing to run or report
+                run.exit_code = -1
+                return
             self.errors.append(f"{name}: {error}")
             run.exit_code = -1
             self._report(pod, {"phase": "Failed", "reason": "CreateContainerConfigError", "message": str(error)})
