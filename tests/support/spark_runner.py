@@ -1125,6 +1125,22 @@ class CaseResult:
     def account(self, name: str) -> str:
         return f"system:serviceaccount:{self.team}:{name}"
 
+    def rbac_checked(self, role: dict, *refusals_of: str) -> set[tuple[str, str]]:
+        """The driver's calls, checked: nothing was refused (403) to ``refusals_of`` (everyone when
+        none is named), the driver's calls are within ``role``, and the driver's and the
+        submitting user's calls stayed in the team's namespace (kubectl's discovery aside)."""
+        driver, user = self.account("spark-driver"), self.cluster.user
+        refused = self.refused(*refusals_of)
+        assert not refused, [(e["user"]["username"], e["verb"], e["requestURI"]) for e in refused]
+        driver_calls, allowed = self.driver_calls(), granted(role)
+        assert driver_calls <= allowed, driver_calls - allowed
+        for event in self.audit(driver) + self.audit(user):
+            if "objectRef" in event:
+                assert event["objectRef"].get("namespace") == self.team, event["requestURI"]
+            else:  # kubectl's API discovery
+                assert event["verb"] == "get" and re.fullmatch(r"/(api|apis)(\?.*)?", event["requestURI"]), event
+        return driver_calls
+
     def pod_admissions(self, enforce: str) -> list[dict[str, str]]:
         """The audit annotations of every pod the case created in the team's namespace, each
         checked to have been admitted (201) by Pod Security enforcing ``enforce``."""
