@@ -56,10 +56,10 @@ def test_license_from_config_becomes_a_secret_the_chart_reads(run_stack):
     config = copy.deepcopy(stack_config("local"))
     config["kubegrid:grid"]["license"] = "my-license"
     run = run_stack(name="lic", config=config, secret_keys=["kubegrid:grid"])
-    secret = run.named("secret-kubegrid-kubegrid-license")
+    secret = run.named("secret-kubegrid-kubegrid-stack-license")
     assert secret.inputs["stringData"] == "[secret]"  # the whole map is secret, never plain text in state
     values = run.named("kubegrid-grid-release").inputs["values"]
-    assert values["license"] == {"existingSecret": "kubegrid-license", "existingSecretKey": "license"}
+    assert values["license"] == {"existingSecret": "kubegrid-stack-license", "existingSecretKey": "license"}
 
 
 def test_invalid_config_stops_the_program_before_any_resource(run_stack):

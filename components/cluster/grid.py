@@ -24,7 +24,9 @@ FULLNAME = RELEASE_NAME
 CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "kubegrid"
 CHART_PATH_IN_PROJECT = "./charts/kubegrid"
 """Relative, so the stack's state does not depend on where the project is checked out."""
-LICENSE_SECRET = "kubegrid-license"
+LICENSE_SECRET = "kubegrid-stack-license"
+"""The license Secret the stack creates. Not the chart's own `kubegrid-license` (the evaluation
+license): a stack that gains a license creates its Secret while the chart's still exists."""
 LICENSE_KEY = "license"
 CLUSTER_DOMAIN = "cluster.local"
 SPACE_NAME = "kubegrid-space"

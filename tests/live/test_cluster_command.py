@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from tests.support import engines
@@ -68,8 +69,20 @@ def test_the_kubernetes_pins_agree():
     assert {stack_spec(name).cluster.kubernetes_version for name in STACK_NAMES} == {f"{major}.{minor}"}
 
 
+def test_the_pulumi_pins_agree():
+    """The engine is the Python SDK's release and the provider the Kubernetes SDK's (the engine
+    refuses a language SDK newer than itself; a provider of another version than the SDK
+    requests is not the one the SDK's types were generated from)."""
+    cli, provider = (engines.parse_go_mod(engines.ENGINES / name) for name in ("pulumi", "pulumi-kubernetes"))
+    requirements = dict(cli.requirements)
+    assert requirements["github.com/pulumi/pulumi/sdk/v3"] == cli.version == f"v{version('pulumi')}"
+    assert provider.release == f"v{version('pulumi-kubernetes')}"
+    assert provider.version.startswith("v4.0.0-")  # served at the release's commit only
+
+
 def test_every_engine_module_names_its_programs():
     built = {tool.name: tool.binaries() for tool in engines.tools()}
     assert built == {"etcd": ["etcd"], "helm": ["helm"], "kwok": ["kwok"],
-                     "kubernetes": ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]}
+                     "kubernetes": ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"],
+                     "pulumi": ["pulumi"], "pulumi-kubernetes": ["pulumi-resource-kubernetes"]}
     assert os.path.commonpath([engines.cache_root(), ROOT]) != str(ROOT)  # the cache is outside the checkout

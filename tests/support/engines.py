@@ -34,6 +34,9 @@ DOWNLOADED = ("prometheus-operator",)
 """Modules whose files (not programs) the tests use."""
 BINARY_NAMES = {"go.etcd.io/etcd/server/v3": "etcd"}
 """Programs whose package path does not end in the binary's name."""
+KUBERNETES_PROVIDER = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+RELEASE_FROM = {KUBERNETES_PROVIDER: "github.com/pulumi/pulumi-kubernetes/sdk/v4"}
+"""Upstream modules served at a commit, and the module whose version is their release."""
 
 _BLOCK = re.compile(r"^(?P<directive>tool|require)\s*\(\s*$")
 _LINE = re.compile(r"^(?P<directive>tool|require)\s+(?P<rest>\S.*)$")
@@ -52,10 +55,18 @@ class Tool:
     """The module the programs come from (the go.mod's one direct requirement)."""
     version: str
     programs: tuple[str, ...]
+    requirements: tuple[tuple[str, str], ...] = ()
+    """Every (module, version) go.mod requires."""
+
+    @property
+    def release(self) -> str:
+        """The release the programs report. A module the proxy serves only at a commit
+        (a pseudo-version) names its release through the SDK module it requires beside it."""
+        return dict(self.requirements).get(RELEASE_FROM.get(self.upstream, ""), self.version)
 
     @property
     def ldflags(self) -> str:
-        return " ".join(["-s", "-w", *_version_stamps(self.upstream, self.version)])
+        return " ".join(["-s", "-w", *_version_stamps(self.upstream, self.release)])
 
     def key(self, go_version: str) -> str:
         digest = hashlib.sha256()
@@ -81,6 +92,12 @@ def _version_stamps(upstream: str, version: str) -> list[str]:
                 for var, value in values.items()]
     if upstream == "helm.sh/helm/v3":
         return [f"-X helm.sh/helm/v3/internal/version.version={version}"]
+    if upstream == "github.com/pulumi/pulumi/pkg/v3":
+        # the engine compares it with the SDK's; a plugin's version is its own
+        return [f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}"]
+    if upstream == KUBERNETES_PROVIDER:
+        # the provider reports it to the engine, which matches it against the SDK's request
+        return [f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={version.lstrip('v')}"]
     return []
 
 
@@ -110,7 +127,7 @@ def parse_go_mod(directory: Path) -> Tool:
         raise EngineError(f"{directory}/go.mod: needs tool directives whose programs all come from one "
                           f"required module, or a single requirement; got tools {tools}, requirements {sorted(requires)}")
     upstream, = upstreams
-    return Tool(directory.name, directory, upstream, requires[upstream], tuple(tools))
+    return Tool(directory.name, directory, upstream, requires[upstream], tuple(tools), tuple(sorted(requires.items())))
 
 
 def _collect(directive: str, line: str, tools: list[str], requires: dict[str, str]) -> None:
@@ -168,12 +185,18 @@ def build(tool: Tool, root: Path, go: str) -> Path:
     _log(f"building {tool.name} ({tool.upstream} {tool.version}: {', '.join(tool.binaries())}) with {go}")
     started = time.monotonic()
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"}
-    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", tool.ldflags, "-o", f"{staging}/",
-                             *tool.programs], cwd=tool.directory, env=env, capture_output=True, text=True)
+    # the provider's main package is built from a copy beside its generated embeds
+    where, output, programs = (
+        (_generated_main(tool, staging, env), str(staging / _go_default_name(tool.programs[0])), ["."])
+        if tool.upstream == KUBERNETES_PROVIDER else (tool.directory, f"{staging}/", list(tool.programs)))
+    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", tool.ldflags, "-o", output, *programs],
+                            cwd=where, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise EngineError(f"go build of {tool.name} ({tool.upstream} {tool.version}) failed:\n"
                           f"{result.stderr.strip()[-4000:]}")
+    if where != tool.directory:
+        shutil.rmtree(where)  # the generated embeds are in the binary
     for program in tool.programs:
         if program in BINARY_NAMES:
             (staging / _go_default_name(program)).rename(staging / BINARY_NAMES[program])
@@ -181,6 +204,27 @@ def build(tool: Tool, root: Path, go: str) -> Path:
     staging.rename(out)
     _log(f"built {tool.name} in {time.monotonic() - started:.0f} s")
     return out
+
+
+def _generated_main(tool: Tool, staging: Path, env: dict[str, str]) -> Path:
+    """A copy of the provider's main package with the files it embeds, made by upstream's own
+    generator (its cmd/pulumi-resource-kubernetes/generate.go, run at release time, so not in
+    the module; go build cannot overlay files in the module cache). Returns the directory, a
+    module with the tool's go.mod and go.sum (the generator imports pkg/v3's schema)."""
+    command = source(tool.name) / "cmd" / "pulumi-resource-kubernetes"
+    work = staging / "pulumi-resource-kubernetes-main"
+    work.mkdir()
+    for name in ("main.go", "generate.go", "schema.json", "terraform-mapping.json"):
+        shutil.copyfile(command / name, work / name)
+    for name in ("go.mod", "go.sum"):
+        shutil.copyfile(tool.directory / name, work / name)
+    result = subprocess.run(["go", "run", "generate.go"], cwd=work, capture_output=True, text=True,
+                            env={**env, "VERSION": tool.release.lstrip("v")})
+    if result.returncode != 0:
+        raise EngineError(f"generating {tool.name}'s embedded schema failed:\n{result.stderr.strip()[-4000:]}")
+    for name in ("generate.go", "schema.json", "terraform-mapping.json"):
+        (work / name).unlink()
+    return work
 
 
 def _go_default_name(program: str) -> str:

@@ -53,6 +53,14 @@ class LiveStack:
     render: StackRender
     nodes: list[dict[str, Any]]
     applied: list[dict[str, Any]] = field(default_factory=list)
+    nodes_of: StackSpec | None = None
+    """The stack whose pools the nodes are, when not ``spec`` (an eks stack's cluster side in
+    mode existing)."""
+
+    @property
+    def pools(self) -> StackSpec:
+        """The spec of the node pools (``nodes_of``, else ``spec``)."""
+        return self.nodes_of or self.spec
 
     @property
     def kube(self) -> Kube:
@@ -104,12 +112,15 @@ def apply_established(kube: Kube, crds: Iterable[dict[str, Any]]) -> None:
         kube.run("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
 
 
-def start(name: str, directory: Path, bin_dir: Path, own_pods: str | None = None) -> LiveStack:
+def start(name: str, directory: Path, bin_dir: Path, own_pods: str | None = None,
+          spec: StackSpec | None = None, nodes_of: StackSpec | None = None) -> LiveStack:
     """A control plane in ``directory`` with stack ``name``'s nodes; nothing of the stack yet.
-    ``own_pods``: pods whose status the caller reports, not KWOK (see ControlPlane)."""
-    spec = stack_spec(name)
+    ``own_pods``: pods whose status the caller reports, not KWOK (see ControlPlane).
+    ``spec``: the stack's spec when it is not the stack file's; ``nodes_of``: the stack whose
+    nodes the cluster has (an eks stack's pools, for its cluster side in mode existing)."""
+    spec = spec or stack_spec(name)
     plane = ControlPlane(directory, bin_dir, own_pods=own_pods)
-    nodes = stack_nodes(spec)
+    nodes = stack_nodes(nodes_of or spec)
     try:
         plane.start()
         plane.add_nodes(nodes)
@@ -117,7 +128,7 @@ def start(name: str, directory: Path, bin_dir: Path, own_pods: str | None = None
     except BaseException:
         plane.stop()
         raise
-    return LiveStack(name, spec, plane, render_stack(spec), nodes)
+    return LiveStack(name, spec, plane, render_stack(spec), nodes, nodes_of=nodes_of)
 
 
 def apply_stack(live: LiveStack) -> None:
@@ -174,7 +185,7 @@ def next_node(stack: LiveStack, pool: NodePoolSpec) -> dict[str, Any]:
     taken = {n["metadata"]["name"] for n in stack.kube.json("get", "nodes")["items"]} | {
         n["metadata"]["name"] for n in stack.nodes}
     index = next(i for i in range(10_000) if f"{pool.name}-{i}" not in taken)
-    node = pool_nodes(stack.spec, pool, start=index, count=1)[0]
+    node = pool_nodes(stack.pools, pool, start=index, count=1)[0]
     stack.nodes.append(node)
     return node
 
@@ -193,7 +204,7 @@ def autoscaled_wait(stack: LiveStack, what: str, pods: Callable[[], list[dict[st
     :func:`scale_out_pool` is added (one at a time, up to the pool's maxSize), as the
     autoscaler would add one. The scheduler is greedy: on minimum nodes that could hold the
     grid in some placement (dev's), it may pick one that leaves a pod without room."""
-    pool = scale_out_pool(stack.spec)
+    pool = scale_out_pool(stack.pools)
     last_added = [float("-inf")]
 
     def check() -> Any:
