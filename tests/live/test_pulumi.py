@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -246,3 +247,20 @@ def test_a_bad_configuration_stops_up_before_anything_is_created(deployed, engin
     state = project.run("export").outputs["deployment"].get("resources", [])
     assert [r["type"] for r in state] in ([], ["pulumi:pulumi:Stack"])
     assert deployed.kube.json("get", "namespaces")["items"] == namespaces
+
+
+def test_a_warning_is_shown_once_before_anything_is_declared(engines_bin, tmp_path):
+    """Prod with a public endpoint is allowed with a warning (components/config/rules.py). The
+    warnings only eks stacks have cannot go further here: the program's first AWS resource needs
+    the AWS provider, which is not built (no AWS API to call). The engine shows the warning once
+    in its diagnostics, before that stop."""
+    config = copy.deepcopy(stack_config("prod"))
+    config["kubegrid:cluster"].update(publicEndpoint=True, publicAccessCidrs=["192.168.10.0/24"])
+    (warning,) = validate(config, "prod").warnings
+    project = Project(tmp_path / "project", engines_bin, Path(os.devnull), "prod")
+    project.set_config(config)
+    with pytest.raises(PulumiFailed) as failed:
+        project.run("preview")
+    diagnostics = failed.value.output.split("Diagnostics:", 1)[1]
+    assert diagnostics.count(str(warning)) == 1, failed.value.output
+    assert "no resource plugin 'pulumi-resource-aws' found" in diagnostics
