@@ -200,6 +200,10 @@ def _check_grid(spec: StackSpec, fail) -> None:
                                  "gs_user, GS_* variables and container entry script), such as \"16.4.0\"")
 
 
+STOCK_SPARK = "apache/spark:"
+"""apache/spark's images: none ships hadoop-aws or the AWS SDK (images/spark/Dockerfile adds them)."""
+
+
 def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
     seen: set[str] = set()
     pool_names = [p.name for p in spec.node_pools]
@@ -220,6 +224,11 @@ def _check_teams(spec: StackSpec, fail, positions: tuple[int, ...]) -> None:
             fail(f"{at}.s3Access", "only applies when cluster.mode is eks (S3 access is granted through EKS Pod Identity)")
         if team.s3_access and not team.spark:
             fail(f"{at}.s3Access", "only applies when spark is true")
+        elif team.s3_access and spec.is_eks and (not team.spark_image or team.spark_image.startswith(STOCK_SPARK)):
+            given = repr(team.spark_image) if team.spark_image else "none (apache/spark's image)"
+            fail(f"{at}.sparkImage", f"got {given} for a team with s3Access; apache/spark's images have no S3A "
+                                     "connector, so its jobs would fail at start: build images/spark/Dockerfile, "
+                                     "push it where the nodes pull from and set its pinned name here (docs/spark.md)")
         unknown = [(j, name) for j, name in enumerate(team.node_pools) if name not in pool_names]
         for j, name in unknown:
             fail(f"{at}.nodePools[{j}]", f"got {name!r}; not a pool of this stack{suggestion(name, pool_names)}; pools: {', '.join(pool_names) or 'none'}")

@@ -35,6 +35,7 @@ DOCUMENTATION_NETWORKS: dict[str, str] = {
 """IPv4 ranges reserved for documentation."""
 
 _ARN_ACCOUNT = re.compile(r"arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
+_ECR_ACCOUNT = re.compile(r"(\d{12})\.dkr\.ecr\.")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def example_values(spec: StackSpec) -> list[ExampleValue]:
     """Every example account number and documentation address range in the stack, in config order."""
     found = [_example_account(key, arn) for key, arn in principal_keys(spec)]
     found += [_documentation_range(key, cidr) for key, cidr in _cidr_keys(spec)]
+    found += [_example_registry(f"kubegrid:teams[{t}].sparkImage", team.spark_image)
+              for t, team in enumerate(spec.teams) if team.spark_image]
     return [f for f in found if f is not None]
 
 
@@ -75,12 +78,21 @@ def _cidr_keys(spec: StackSpec) -> Iterator[tuple[str, str]]:
 
 
 def _example_account(key: str, arn: str) -> ExampleValue | None:
-    match = _ARN_ACCOUNT.match(arn)
+    return _in_example_account(key, arn, _ARN_ACCOUNT, "put the ARN of a real IAM role or user of your account")
+
+
+def _example_registry(key: str, image: str) -> ExampleValue | None:
+    return _in_example_account(key, image, _ECR_ACCOUNT,
+                               "build images/spark/Dockerfile, push it to your registry and put its pinned name")
+
+
+def _in_example_account(key: str, value: str, pattern: re.Pattern, fix: str) -> ExampleValue | None:
+    """``value`` when the account ``pattern`` finds at its start is an example account."""
+    match = pattern.match(value)
     if match is None or match.group(1) not in EXAMPLE_ACCOUNTS:
         return None
     account = match.group(1)
-    return ExampleValue(key, arn, f"account {account} is {EXAMPLE_ACCOUNTS[account]}; "
-                                  "put the ARN of a real IAM role or user of your account")
+    return ExampleValue(key, value, f"account {account} is {EXAMPLE_ACCOUNTS[account]}; {fix}")
 
 
 def _documentation_range(key: str, cidr: str) -> ExampleValue | None:

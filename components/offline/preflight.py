@@ -404,6 +404,36 @@ def check_buckets(ctx: Context, out: Out) -> None:
                 out.ok(f"S3 bucket {bucket!r} exists", key)
 
 
+_ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+                        r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))$")
+
+
+@check("spark-images")
+def check_spark_images(ctx: Context, out: Out) -> None:
+    """Every team's own Spark image (the S3A image of teams with S3) is pushed, when it is in ECR."""
+    for t, team in enumerate(ctx.spec.teams):
+        if not team.spark_image:
+            continue
+        key = f"kubegrid:teams[{t}].sparkImage"
+        image = _ECR_IMAGE.match(team.spark_image)
+        if image is None:
+            out.unchecked(f"{team.spark_image} is not in ECR: preflight cannot see whether it is pushed; the "
+                          "nodes must be able to pull it", key)
+            continue
+        if image["account"] != ctx.account or image["region"] != ctx.aws.region:
+            out.unchecked(f"{team.spark_image} is in account {image['account']}, region {image['region']}, not the "
+                          f"stack's ({ctx.account}, {ctx.aws.region}): its repository policy must let the nodes pull", key)
+            continue
+        wanted = {"imageTag": image["tag"]} if image["tag"] else {"imageDigest": image["digest"]}
+        found = ctx.aws("ecr", "describe_images", missing=("RepositoryNotFoundException", "ImageNotFoundException"),
+                        registryId=image["account"], repositoryName=image["repository"], imageIds=[wanted])
+        if found is None:
+            out.finding(f"{team.spark_image} is not in ECR, so team {team.name!r}'s Spark pods could not start. "
+                        "Fix: build images/spark/Dockerfile and push it there (docs/spark.md)", key)
+        else:
+            out.ok(f"{team.spark_image} is pushed", key)
+
+
 @check("zones")
 def check_zones(ctx: Context, out: Out) -> None:
     """The zones exist in the region; with an existing VPC, the zones of its private subnets."""

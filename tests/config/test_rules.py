@@ -66,3 +66,20 @@ def test_private_access_cidrs_are_read():
     config = config_of("prod")
     config["kubegrid:cluster"]["privateAccessCidrs"] = ["10.100.0.0/16"]
     assert load_spec(config, "prod").cluster.private_access_cidrs == ("10.100.0.0/16",)
+
+
+@pytest.mark.parametrize("image", [None, "", "apache/spark:4.0.1-scala2.13-java17-python3-ubuntu"])
+def test_a_team_with_s3_access_needs_an_image_with_the_s3a_connector(image):
+    """apache/spark's images have no S3A connector: the team's jobs would die at start
+    (ClassNotFoundException: org.apache.hadoop.fs.s3a.S3AFileSystem) on the event-log directory."""
+    config = config_of("dev")
+    team = config["kubegrid:teams"][0]
+    if image is None:
+        del team["sparkImage"]
+    else:
+        team["sparkImage"] = image
+    (problem,) = config_problems(config)
+    given = repr(image) if image else "none (apache/spark's image)"
+    assert problem == (f"kubegrid:teams[0].sparkImage: got {given} for a team with s3Access; apache/spark's images "
+                       "have no S3A connector, so its jobs would fail at start: build images/spark/Dockerfile, push "
+                       "it where the nodes pull from and set its pinned name here (docs/spark.md)")

@@ -116,6 +116,22 @@ def arrange_account(spec: StackSpec, skip: Iterable[str] = ()) -> None:
     buckets = {loc.removeprefix("s3://").split("/")[0] for team in spec.teams for loc in team.s3_access}
     for bucket in sorted(buckets - skip):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for image in sorted({team.spark_image for team in spec.teams if team.spark_image} - skip):
+        push_image(image)
+
+
+def push_image(image: str) -> None:
+    """An ECR repository holding ``image`` (``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG``)."""
+    repository, _, tag = image.split("/", 1)[1].partition(":")
+    ecr = boto3.client("ecr", region_name=REGION)
+    try:
+        ecr.create_repository(repositoryName=repository)
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                           "digest": "sha256:" + "0" * 64}, "layers": []}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
 def offer(monkeypatch, offerings: dict[str, Iterable[str]], region: str = REGION) -> None:

@@ -20,6 +20,9 @@ def test_the_committed_dev_stack_carries_documentation_values():
         ExampleValue("kubegrid:cluster.publicAccessCidrs[0]", "203.0.113.0/24",
                      "203.0.113.0/24 is TEST-NET-3 (RFC 5737): reserved for documentation, never routed; put the "
                      "range your clients (office, VPN, CI runners) connect from"),
+        ExampleValue("kubegrid:teams[0].sparkImage", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/kubegrid-spark:4.0.1-s3a",
+                     "account 111122223333 is AWS documentation's example account; build images/spark/Dockerfile, "
+                     "push it to your registry and put its pinned name"),
     ]
 
 

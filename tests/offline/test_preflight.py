@@ -63,7 +63,7 @@ def test_a_ready_account_passes(account, monkeypatch, name):
 
     assert report.ok, [f for f in report.findings if f.status != "ok"]
     assert statuses(report) == {"ok", "info"}
-    assert {f.check for f in report.findings} == {"identity", "principals", "s3-buckets", "zones", "endpoint",
+    assert {f.check for f in report.findings} == {"identity", "principals", "s3-buckets", "spark-images", "zones", "endpoint",
                                                   "instance-types", "network-quota", "vcpu-quota",
                                                   "kubernetes-version", "aws-cli", "example-values"}
     quota_stub.assert_no_pending_responses()
@@ -93,7 +93,7 @@ def test_json_for_ci_lists_every_result_and_exits_1_on_findings(account, monkeyp
 
     document = json.loads(out.getvalue())
     assert code == 1 and document["ok"] is False and document["stack"] == "prod"
-    assert document["counts"] == {"ok": 19, "finding": 1, "could-not-check": 0, "info": 2}  # the caller, and the bootstrap public endpoint
+    assert document["counts"] == {"ok": 20, "finding": 1, "could-not-check": 0, "info": 2}  # the caller, and the bootstrap public endpoint
     missing = next(f for f in document["findings"] if f["status"] == "finding" and f["check"] == "principals")
     assert missing == {"check": "principals", "status": "finding", "key": "kubegrid:teams[1].editors[0]",
                        "message": f"IAM role 'risk-dev' does not exist in account {ACCOUNT}, so its access entry "
@@ -531,7 +531,7 @@ def test_documentation_values_in_the_real_dev_stack_are_refused(account, monkeyp
 
     assert [f.key for f in by_check(report, "example-values", "finding")] == [
         "kubegrid:cluster.adminPrincipals[0]", "kubegrid:teams[0].admins[0]", "kubegrid:teams[0].editors[0]",
-        "kubegrid:cluster.publicAccessCidrs[0]"]
+        "kubegrid:cluster.publicAccessCidrs[0]", "kubegrid:teams[0].sparkImage"]
     assert {f.status for f in by_check(report, "principals")} == {"could-not-check"}  # another account than the caller's
     assert not report.ok
 
@@ -545,3 +545,32 @@ def test_mode_existing_has_nothing_to_check_in_aws():
     assert document["findings"] == [{"check": "mode", "status": "info", "key": "kubegrid:cluster.mode",
                                      "message": "cluster.mode is existing: the stack creates nothing in AWS, so "
                                                 "there is nothing to check there"}]
+
+
+# --- The teams' Spark images -------------------------------------------------------------------
+
+def test_an_s3_teams_image_not_pushed_is_a_finding(account, monkeypatch):
+    spec = real_spec("dev")
+    image = spec.teams[0].spark_image
+    ready(monkeypatch, spec, skip={image})
+
+    report = preflight(spec, session_for(spec)[0], which=aws_cli)
+
+    [finding] = by_check(report, "spark-images")
+    assert (finding.status, finding.key) == ("finding", "kubegrid:teams[0].sparkImage")
+    assert finding.message == (f"{image} is not in ECR, so team 'analytics''s Spark pods could not start. Fix: build "
+                               "images/spark/Dockerfile and push it there (docs/spark.md)")
+
+
+@pytest.mark.parametrize("image, why", [
+    ("registry.example.com/kubegrid-spark:4.0.1-s3a", "is not in ECR: preflight cannot see whether it is pushed"),
+    ("444455556666.dkr.ecr.eu-west-1.amazonaws.com/kubegrid-spark:4.0.1-s3a", "its repository policy must let the nodes pull"),
+])
+def test_an_image_preflight_cannot_see_is_said_so(account, monkeypatch, image, why):
+    config = real_values(stack_config("dev"))
+    config["kubegrid:teams"][0]["sparkImage"] = image
+    spec = spec_of(config, "dev")
+    ready(monkeypatch, spec, skip={image})
+
+    [finding] = by_check(preflight(spec, session_for(spec)[0], which=aws_cli), "spark-images")
+    assert finding.status == "could-not-check" and why in finding.message

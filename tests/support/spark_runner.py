@@ -34,8 +34,10 @@ node). What stays emulated (see docs/spark.md, "How the tests run Spark"):
 - the image (:class:`ImageProfile`, by the container's image): for ``apache/spark``, ``/opt/spark``
   from pyspark 4.0.1, the host's JDK 17, ``spark:185`` in /etc/passwd; the examples jar is a small
   SparkPi of our own (tests/cluster/spark/image/, same class, argument and output line); the S3A
-  connector is a stand-in (same class name) keeping objects in a directory of the emulated cluster;
-  GPU containers get a stand-in ``nvidia-smi``. For ``gigaspaces/insightedge-enterprise``, Spark
+  image of teams with S3 (any other image but insightedge's) adds the files images/spark/Dockerfile
+  adds, downloaded from its addresses with its checksums (tests/support/spark_image.py), and reaches
+  S3 at an emulator on loopback (moto's server; :class:`S3Emulator`), the endpoint and credentials
+  being all that differs from AWS; GPU containers get a stand-in ``nvidia-smi``. For ``gigaspaces/insightedge-enterprise``, Spark
   2.4.8 (tests/support/spark24.py) as ``$GS_HOME/insightedge/spark``, the host's JDK 17 where the
   image has Java 8, ``gs_user:1000`` in ``gs_group:2000`` owning ``GS_HOME``, Spark 2.4's
   entrypoint, and a stand-in of GigaSpaces' SaveRdd example;
@@ -65,6 +67,7 @@ import subprocess
 import sys
 import threading
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -73,7 +76,9 @@ import requests
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from components.cluster.spark.names import SPARK_VERSION
+from components.cluster.spark.names import SPARK_IMAGE, SPARK_VERSION
+from tests.support import spark_image
+from tests.support.s3_emulator import S3Emulator
 from tests.support.spark24 import spark24_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,10 +92,7 @@ IMAGE_ENV = {  # ENV of apache/spark:4.0.1-scala2.13-java17-python3-ubuntu (ecli
 }
 IMAGE_WORKDIR = "/opt/spark/work-dir"
 CLUSTER_HOSTS = "/etc/kubegrid-cluster-hosts"
-S3_MOUNT = "/var/run/kubegrid-s3"
-"""Where pods reach the stand-in S3 (the stand-in S3A's default root)."""
 EXAMPLES_JAR_PATH = "/opt/spark/examples/jars/spark-examples.jar"
-S3A_JAR_PATH = "/opt/spark/jars/kubegrid-s3a-standin.jar"
 INSIGHTEDGE_HOME = "/opt/gigaspaces"
 INSIGHTEDGE_EXAMPLES_JAR_PATH = f"{INSIGHTEDGE_HOME}/insightedge/examples/jars/insightedge-examples.jar"
 
@@ -183,13 +185,13 @@ _BUILD_LOCK = threading.Lock()
 
 STAND_IN_JARS = {  # key: (jar, source package, the Spark it is compiled against, javac --release)
     "examples": ("spark-examples.jar", "org/apache/spark/examples", pyspark_home, "17"),
-    "s3a": ("kubegrid-s3a-standin.jar", "org/apache/hadoop/fs/s3a", pyspark_home, "17"),
     "insightedge-examples": ("insightedge-examples.jar", "org/insightedge/examples/basic", spark24_home, "8"),
 }
 
 
-def build_image_jars(out: Path, keys: tuple[str, ...] = ("examples", "s3a")) -> dict[str, Path]:
-    """The stand-in jars (:data:`STAND_IN_JARS`), compiled with javac against their Spark's jars (once per ``out``)."""
+def build_image_jars(out: Path, keys: tuple[str, ...] = ("examples",)) -> dict[str, Path]:
+    """The stand-in jars (:data:`STAND_IN_JARS`), compiled with javac against their Spark's jars (once per
+    ``out``), and the files images/spark/Dockerfile adds, by their path in the image."""
     jars = {key: out / STAND_IN_JARS[key][0] for key in keys}
     with _BUILD_LOCK:
         for key, jar in jars.items():
@@ -201,7 +203,7 @@ def build_image_jars(out: Path, keys: tuple[str, ...] = ("examples", "s3a")) -> 
             subprocess.run(["javac", "-nowarn", "--release", release, "-d", str(classes), "-cp", f"{spark()}/jars/*",
                             *sources], check=True, capture_output=True)
             subprocess.run(["jar", "cf", str(jar), "-C", str(classes), "."], check=True)
-    return jars
+    return {**jars, **(spark_image.image_files() or {})}
 
 
 
@@ -337,8 +339,13 @@ class ImageProfile:
 
 
 APACHE_IMAGE = ImageProfile("/opt/spark", "/opt/java/openjdk", ("spark", SPARK_UID), ("spark", SPARK_UID),
-                            IMAGE_WORKDIR, IMAGE_ENV, entrypoint_command,
-                            {EXAMPLES_JAR_PATH: "examples", S3A_JAR_PATH: "s3a"}, pyspark_home, IMAGE_WORKDIR)
+                            IMAGE_WORKDIR, IMAGE_ENV, entrypoint_command, {EXAMPLES_JAR_PATH: "examples"},
+                            pyspark_home, IMAGE_WORKDIR)
+S3A_IMAGE = dataclasses.replace(
+    APACHE_IMAGE, env={**APACHE_IMAGE.env, **spark_image.definition().env},
+    files={**APACHE_IMAGE.files, **{f.path: f.path for f in spark_image.definition().files}})
+"""The image built from images/spark/Dockerfile: apache/spark's, with the files (their key is their path)
+and the environment it adds."""
 INSIGHTEDGE_IMAGE = ImageProfile(
     f"{INSIGHTEDGE_HOME}/insightedge/spark", "/usr/lib/jvm/java-1.8-openjdk", ("gs_user", 1000), ("gs_group", 2000),
     INSIGHTEDGE_HOME,
@@ -355,7 +362,11 @@ the host's JDK 17 where it has Java 8, a stand-in examples jar (tests/cluster/sp
 
 
 def image_profile(image: str) -> ImageProfile:
-    return INSIGHTEDGE_IMAGE if image.startswith("gigaspaces/insightedge-enterprise:") else APACHE_IMAGE
+    """insightedge's, apache/spark's (the stack's pinned one), or for any other (a team's
+    ``sparkImage``, which the stacks set only to the image built from images/spark/Dockerfile) that."""
+    if image.startswith("gigaspaces/insightedge-enterprise:"):
+        return INSIGHTEDGE_IMAGE
+    return APACHE_IMAGE if image == SPARK_IMAGE else S3A_IMAGE
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -509,9 +520,9 @@ class Kubelet:
     POLL = 0.2
 
     def __init__(self, api: KubeApi, namespace: str, root: Path, image_files: dict[str, Path],
-                 s3_root: Optional[Path], autorun: bool = True, heap_cap: str = "2g"):
+                 s3: Optional[S3Emulator], autorun: bool = True, heap_cap: str = "2g"):
         self.api, self.namespace, self.root, self.image_files = api, namespace, root, image_files
-        self.s3_root, self.autorun, self.heap_cap = s3_root, autorun, heap_cap
+        self.s3, self.autorun, self.heap_cap = s3, autorun, heap_cap
         self.runs: dict[str, PodRun] = {}
         self.seen: dict[str, dict] = {}
         """Every pod observed, by name: its first copy (as admitted) and, in :attr:`latest`, its last."""
@@ -717,8 +728,6 @@ class Kubelet:
         volumes = self._volumes(pod, sandbox)
         mounts = [{"path": m["mountPath"], "source": str(volumes[m["name"]]), "readOnly": bool(m.get("readOnly")),
                    "subPath": m.get("subPath")} for m in container.get("volumeMounts") or []]
-        if self.s3_root is not None:
-            mounts.append({"path": S3_MOUNT, "source": str(self.s3_root), "readOnly": False, "subPath": None})
         image = image_profile(container["image"])
         env = {**image.env, "HOSTNAME": meta["name"], "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                "KUBERNETES_SERVICE_PORT": str(self.api.port), "KUBERNETES_SERVICE_PORT_HTTPS": str(self.api.port),
@@ -731,6 +740,9 @@ class Kubelet:
             self.adjustments.append(f"{meta['name']}: SPARK_EXECUTOR_MEMORY {env['SPARK_EXECUTOR_MEMORY']} "
                                     f"-> {self.heap_cap} (node memory)")
             env["SPARK_EXECUTOR_MEMORY"] = self.heap_cap
+        if self.s3 is not None:  # S3 is the emulator: its address and its credentials, nothing else
+            tool_opts += self.s3.java_options()
+            env.update(self.s3.credentials())
         env["JAVA_TOOL_OPTIONS"] = " ".join(tool_opts)
         pod_sc, c_sc = spec.get("securityContext") or {}, container.get("securityContext") or {}
         uid = c_sc.get("runAsUser", pod_sc.get("runAsUser", image.user[1]))  # the image's USER
@@ -742,8 +754,11 @@ class Kubelet:
             command = [expand(a, env) for a in container["command"] + (container.get("args") or [])]
         else:
             command = image.entrypoint([expand(a, env) for a in container.get("args") or []], env, cwd)
-        image_files = {path: str(self.image_files[key]) for path, key in image.files.items()
-                       if key != "s3a" or self.s3_root is not None}
+        missing = sorted(key for key in image.files.values() if key not in self.image_files)
+        if missing:
+            self.errors.append(f"{meta['name']}: the image's files {missing} are not here "
+                               "(python -m tests.support.spark_image downloads them)")
+        image_files = {path: str(self.image_files[key]) for path, key in image.files.items() if key in self.image_files}
         gpu = "nvidia.com/gpu" in ((container.get("resources") or {}).get("limits") or {})
         return {"name": meta["name"], "sandbox": str(sandbox), "env": env, "command": command, "cwd": cwd,
                 "uid": uid, "gid": gid, "groups": groups, "mounts": mounts,
@@ -1012,20 +1027,16 @@ class Cluster:
         s3 = None
         team_spec = next(t for t in inputs.spec.teams if t.name == team)
         if inputs.spec.is_eks and team_spec.s3_access:
-            s3 = root / "s3"
-            for location in team_spec.s3_access:  # the team's buckets exist; their prefixes hold nothing yet
-                (s3 / location.removeprefix("s3://").split("/")[0]).mkdir(parents=True, exist_ok=True)
-            for bucket, key in s3_keys or []:  # objects that exist before the job (a key ending in / is a marker)
-                if (s3 / bucket).is_dir():
-                    target = s3 / bucket / key
-                    if key.endswith("/"):
-                        target.mkdir(parents=True, exist_ok=True)
-                    else:
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        target.touch()
-            for path in [s3, *s3.rglob("*")]:
-                path.chmod(0o777 if path.is_dir() else 0o666)
-        self.s3_root = s3
+            # the team's buckets exist; their prefixes hold only the objects the stack creates
+            s3 = S3Emulator(inputs.spec.region).start(
+                [location.removeprefix("s3://").split("/")[0] for location in team_spec.s3_access], s3_keys or [])
+        self.s3 = s3
+        self.s3_objects: list[tuple[str, str]] = []
+        """What the S3 emulator held when the case ended: (bucket, key)."""
+        self.history_apps: Optional[list[dict]] = None
+        """What the team's history server listed, when the case ran it (:func:`history_applications`)."""
+        self.history_pod: Optional[str] = None
+        """The history server's pod, which the test (as the cluster's admin) created."""
         self.kubelet = Kubelet(self.api, team, root / "node", image_files, s3, autorun=full).start()
         self.created: dict[str, list[dict]] = {}
         self.quota: Optional[dict] = None
@@ -1062,6 +1073,9 @@ class Cluster:
 
     def stop(self) -> None:
         self.kubelet.stop()
+        if self.s3 is not None:
+            self.s3_objects = self.s3.objects()
+            self.s3.stop()
         for resource in self.kubelet.track:  # what the kubelet saw, and what is there now
             for obj in self.spark_objects(resource):
                 self.kubelet.objects[resource].setdefault(obj["metadata"]["name"], obj)
@@ -1166,13 +1180,16 @@ class CaseResult:
 
 
 def submit_case(stack, inputs: StackInputs, team: str, kind: str, base: Path, image_files: dict[str, Path],
-                full: bool = True, timeout: float = 240, s3_keys: Optional[list] = None) -> CaseResult:
+                full: bool = True, timeout: float = 240, s3_keys: Optional[list] = None,
+                history: Optional[list[dict]] = None) -> CaseResult:
     """Fetch the team's files and submit its ``kind`` job with the printed commands, as printed, to
     ``stack`` (a :func:`spark_plane`).
 
     ``full``: the kubelet runs the driver and executor pods and the submit waits for the app
     to finish. Otherwise nothing runs and the submit is ended once Spark has created the driver
     pod, its Service and ConfigMaps and watches the pod (the submit's whole part).
+    ``history``: the team's history server objects (its ServiceAccount and Deployment); after
+    the job, :func:`history_applications` runs it and records what it lists.
     """
     out = inputs.spark[team]
     if kind == "insightedge":
@@ -1215,6 +1232,10 @@ def submit_case(stack, inputs: StackInputs, team: str, kind: str, base: Path, im
             process.wait()
         timings["submit"] = time.time() - t0
         _wait_pods_end(cluster.kubelet, 30)
+        if history:
+            t0 = time.time()
+            cluster.history_apps = history_applications(cluster, history)
+            timings["history"] = time.time() - t0
         for run in cluster.kubelet.runs.values():
             if run.ended:
                 timings[f"pod:{run.role}:{run.name}"] = run.ended - run.started
@@ -1224,6 +1245,45 @@ def submit_case(stack, inputs: StackInputs, team: str, kind: str, base: Path, im
             service_port.close()
     return CaseResult(inputs.name, team, kind, full, command, fetch, code,
                       (base / "submit.log").read_text(errors="replace"), cluster, ws, timings)
+
+
+HISTORY_ROLE = "history-server"
+"""The ``spark-role`` label the test gives the history server's pod: KWOK leaves such pods to
+:class:`Kubelet`, which runs them (Spark itself labels only drivers and executors)."""
+
+
+def history_applications(cluster: "Cluster", objects: list[dict], timeout: float = 150) -> list[dict]:
+    """Runs the team's history server as the stack makes it: its ServiceAccount, and a pod of its
+    Deployment's template (admitted, scheduled and run like the Spark pods), then asks its REST API
+    (``/api/v1/applications``) until it lists an application; returns the list ([] at timeout)."""
+    account = next(o for o in objects if o["kind"] == "ServiceAccount")
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    namespace = deployment["metadata"]["namespace"]
+    template = deployment["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "spec": template["spec"],
+           "metadata": {"name": f"{deployment['metadata']['name']}-0", "namespace": namespace,
+                        "labels": {**template["metadata"]["labels"], "spark-role": HISTORY_ROLE}}}
+    cluster.api.create("serviceaccounts", namespace, account)
+    cluster.api.create("pods", namespace, pod)
+    cluster.history_pod = pod["metadata"]["name"]
+    port = next(p["containerPort"] for p in template["spec"]["containers"][0]["ports"] if p["name"] == "http")
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            try:
+                listed = requests.get(f"http://127.0.0.1:{port}/api/v1/applications", timeout=5)
+                if listed.status_code == 200 and listed.json():
+                    return listed.json()
+            except requests.RequestException:
+                pass  # not listening yet
+            time.sleep(1)
+        return []
+    finally:
+        cluster.api.delete("pods", namespace, pod["metadata"]["name"], grace=5)
+        deadline = time.time() + 30
+        while time.time() < deadline and cluster.api.get("pods", namespace, pod["metadata"]["name"]) is not None:
+            time.sleep(0.2)
+        cluster.api.delete("serviceaccounts", namespace, account["metadata"]["name"])
 
 
 def _wait_pods_end(kubelet: Kubelet, timeout: float) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 from ...config import StackSpec, TeamSpec
 from .. import labels, pod_security
 from ..scheduling import pool_placement
-from ..spark.names import EVENT_LOG_MOUNT, EVENT_LOG_VOLUME, SPARK_IMAGE, SPARK_UID, SPARK_USER
-from ..spark.pod_templates import event_log_dir, has_history_server
+from ..spark.names import EVENT_LOG_MOUNT, EVENT_LOG_VOLUME, SPARK_UID, SPARK_USER, team_image
+from ..spark.pod_templates import event_log_dir, has_history_server, s3a_conf
 from ..spark.sizing import HISTORY_SERVER_RESOURCES
 from ..tenancy import aws_egress
 from . import names
@@ -53,7 +53,8 @@ def history_options(spec: StackSpec, team: TeamSpec) -> str:
                "spark.history.ui.port": str(names.HISTORY_PORT),
                "spark.history.fs.update.interval": UPDATE_INTERVAL,
                # Reading only: the drivers' writer owns the logs; the cleanup job owns the drivers.
-               "spark.history.fs.cleaner.enabled": "false"}
+               "spark.history.fs.cleaner.enabled": "false",
+               **s3a_conf(spec, team)}
     return " ".join(f"-D{k}={v}" for k, v in options.items())
 
 
@@ -66,7 +67,8 @@ def history_deployment(spec: StackSpec, team: TeamSpec) -> dict[str, Any]:
                         "persistentVolumeClaim": {"claimName": EVENT_LOG_VOLUME, "readOnly": True}})
     probe = {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 20, "timeoutSeconds": 5}
     container = {
-        "name": "history-server", "image": SPARK_IMAGE, "imagePullPolicy": "IfNotPresent",
+        # the team's image: reading s3a:// logs needs the S3A connector its jobs have
+        "name": "history-server", "image": team_image(team), "imagePullPolicy": "IfNotPresent",
         "command": ["/opt/spark/bin/spark-class", HISTORY_CLASS],
         "env": [{"name": "SPARK_USER", "value": SPARK_USER},
                 {"name": "SPARK_DAEMON_MEMORY", "value": DAEMON_MEMORY},

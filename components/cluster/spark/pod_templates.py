@@ -245,7 +245,17 @@ def event_log_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
         return {}
     # Rolling files: a long job's log is readable while it runs and never grows into one huge object.
     return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": where, "spark.eventLog.rolling.enabled": "true",
-            "spark.eventLog.rolling.maxFileSize": "128m"}
+            "spark.eventLog.rolling.maxFileSize": "128m", **s3a_conf(spec, team)}
+
+
+def s3a_conf(spec: StackSpec, team: TeamSpec) -> dict[str, str]:
+    """How the S3A connector of a team with S3 locations finds S3 (mode eks): the AWS SDK's default
+    credential chain, whose container provider takes the Pod Identity credentials (AWS: Java SDK v2
+    2.21.30 or later; the image's bundle is 2.24.6, images/spark/Dockerfile), and the stack's region."""
+    if not (spec.is_eks and team.s3_access):
+        return {}
+    return {"spark.hadoop.fs.s3a.aws.credentials.provider": "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
+            "spark.hadoop.fs.s3a.endpoint.region": spec.region or ""}
 
 
 def has_history_server(spec: StackSpec, team: TeamSpec) -> bool:

@@ -16,6 +16,7 @@ from components.cluster.manifests import stack_objects
 from components.cluster.observability import (dashboards, grafana_admin_secret, monitoring_resources,
                                               observability_objects, observability_releases)
 from components.cluster.observability.names import PROMETHEUS_POD_LABELS
+from components.cluster.spark.names import team_image
 from components.cluster.observability.prices import HOURLY_USD
 from components.config import ConfigError
 from components.config.instance_types import SHAPES
@@ -98,7 +99,8 @@ def test_history_servers_are_restricted_with_a_read_only_root():
             pod = deployment["spec"]["template"]["spec"]
             assert restricted_violations(pod) == []
             container = pod["containers"][0]
-            assert container["image"] == "apache/spark:4.0.1-scala2.13-java17-python3-ubuntu"
+            team = next(t for t in spec.teams if t.name == deployment["metadata"]["namespace"])
+            assert container["image"] == team_image(team)  # S3 teams' S3A image, else apache/spark's
             assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
             assert container["resources"]["limits"]["cpu"] and container["resources"]["limits"]["memory"]
 
@@ -111,6 +113,9 @@ def test_one_history_server_per_team_reading_only_its_own_logs():
     opts = next(e["value"] for e in deployments["analytics"]["spec"]["template"]["spec"]["containers"][0]["env"]
                 if e["name"] == "SPARK_HISTORY_OPTS")
     assert "-Dspark.history.fs.logDirectory=s3a://kubegrid-prod-analytics/spark-events/" in opts
+    assert "-Dspark.hadoop.fs.s3a.endpoint.region=eu-west-1" in opts  # the drivers' S3A settings (s3a_conf)
+    assert deployments["analytics"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/kubegrid-spark:4.0.1-s3a")
     local = spec_with("local")
     for obj in (o for o in observability_objects(local) if o["kind"] == "Deployment"):
         pod = obj["spec"]["template"]["spec"]

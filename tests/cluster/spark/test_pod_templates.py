@@ -18,7 +18,7 @@ from components.config.instance_types import SHAPES
 from components.cluster.manifests import stack_objects as cluster_objects
 from components.offline.render import render_chart
 from components.cluster.grid import SPACE_NAME
-from components.cluster.spark.names import CONFIG_MAP, SPARK_IMAGE
+from components.cluster.spark.names import CONFIG_MAP, SPARK_IMAGE, team_image
 from components.cluster.spark.pod_templates import (CPU_EXECUTOR_TEMPLATE, DRIVER_TEMPLATE, GPU_DISCOVERY, GPU_DISCOVERY_SCRIPT,
                                             GPU_EXECUTOR_TEMPLATE, GPU_SCRIPT_DIR, SPARK_DEFAULTS, gpu_conf)
 from components.cluster.daemonsets import EKS_ADDONS
@@ -57,7 +57,7 @@ def test_every_template_validates_as_a_pod_and_is_restricted(each_stack):
             kubernetes_validate.validate(template, spec.cluster.kubernetes_version, strict=True)
             assert restricted_violations(template["spec"]) == [], name
             (container,) = template["spec"]["containers"]
-            assert container["image"] == SPARK_IMAGE
+            assert container["image"] == team_image(team)
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/opt/spark/work-dir"}
 
@@ -138,7 +138,12 @@ def test_spark_defaults_name_namespace_accounts_templates_and_the_grid(each_stac
         assert conf["spark.kubernetes.namespace"] == team.name
         assert conf["spark.kubernetes.authenticate.driver.serviceAccountName"] == "spark-driver"
         assert conf["spark.kubernetes.authenticate.executor.serviceAccountName"] == "spark-executor"
-        assert conf["spark.kubernetes.container.image"] == SPARK_IMAGE
+        assert conf["spark.kubernetes.container.image"] == team_image(team)
+        assert (team_image(team) == SPARK_IMAGE) == (not team.s3_access)  # S3 teams run the S3A image
+        if team.s3_access:
+            assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"] == (
+                "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider")
+            assert conf["spark.hadoop.fs.s3a.endpoint.region"] == spec.region
         for key, template in (("driver", DRIVER_TEMPLATE), ("executor", CPU_EXECUTOR_TEMPLATE)):
             assert conf[f"spark.kubernetes.{key}.podTemplateFile"] == f"kubegrid-{team.name}/{template}"
             assert template in files
