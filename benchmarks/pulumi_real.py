@@ -13,7 +13,6 @@ repeated runs). Prints resources, seconds and milliseconds per resource.
 
 from __future__ import annotations
 
-import copy
 import sys
 import tempfile
 import time
@@ -22,23 +21,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scale_stacks import median_seconds, print_header, repeats_for  # noqa: E402
+from benchmarks.scale_stacks import median_seconds, print_header, repeats_for, scaled_config  # noqa: E402
 from components.offline.mock_run import run_program  # noqa: E402
 from components.validation import validate  # noqa: E402
 from tests.support import engines, live  # noqa: E402
 from tests.support.pulumi_engine import Project  # noqa: E402
-from tests.support.stacks import stack_config  # noqa: E402
 
 STACK = "local"
 TEAMS = (1, 20, 50)
-
-
-def local_config(teams: int) -> dict[str, Any]:
-    """The local stack with ``teams`` copies of its team."""
-    config = copy.deepcopy(stack_config(STACK))
-    template = config["kubegrid:teams"][0]
-    config["kubegrid:teams"] = [{**copy.deepcopy(template), "name": f"team-{i:03d}"} for i in range(teams)]
-    return config
 
 
 def timed(work) -> tuple[float, Any]:
@@ -48,7 +38,7 @@ def timed(work) -> tuple[float, Any]:
 
 
 def measure(teams: int, bin_dir: Path, scratch: Path) -> dict[str, Any]:
-    config = local_config(teams)
+    config = scaled_config(teams, 1, STACK)  # local has one partition
     spec = validate(config, STACK).spec
     stack = live.start(STACK, scratch / f"plane-{teams}", bin_dir, spec=spec)
     try:

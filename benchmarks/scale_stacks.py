@@ -25,13 +25,13 @@ MAX_REPEATS = 7
 PARTITION_COUNTS = (1, 16, 64)
 
 
-def dev_config() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+def stack_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
-def scaled_config(teams: int, partitions: int) -> dict[str, Any]:
-    """The dev stack with ``teams`` copies of its team and ``partitions`` partitions."""
-    config = copy.deepcopy(dev_config())
+def scaled_config(teams: int, partitions: int, stack: str = "dev") -> dict[str, Any]:
+    """``stack`` (dev unless named) with ``teams`` copies of its first team and ``partitions`` partitions."""
+    config = copy.deepcopy(stack_config(stack))
     template = config["kubegrid:teams"][0]
     config["kubegrid:teams"] = [{**copy.deepcopy(template), "name": f"team-{i:03d}"} for i in range(teams)]
     config["kubegrid:grid"]["partitions"] = partitions

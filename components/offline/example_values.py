@@ -35,7 +35,9 @@ DOCUMENTATION_NETWORKS: dict[str, str] = {
 """IPv4 ranges reserved for documentation."""
 
 _ARN_ACCOUNT = re.compile(r"arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
-_ECR_ACCOUNT = re.compile(r"(\d{12})\.dkr\.ecr\.")
+ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+                       r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))$")
+"""An image in ECR: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY with a tag or a digest."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _example_account(key: str, arn: str) -> ExampleValue | None:
 
 
 def _example_registry(key: str, image: str) -> ExampleValue | None:
-    return _in_example_account(key, image, _ECR_ACCOUNT,
+    return _in_example_account(key, image, ECR_IMAGE,
                                "build images/spark/Dockerfile, push it to your registry and put its pinned name")
 
 

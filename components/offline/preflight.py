@@ -32,7 +32,7 @@ from ..config import CapacityType, NatGateways, StackSpec
 from ..config.instance_types import SHAPES, InstanceShape
 from ..config.spec import IAM_ARN, same_principal
 
-from .example_values import example_values, principal_keys
+from .example_values import ECR_IMAGE, example_values, principal_keys
 
 if TYPE_CHECKING:  # boto3 is imported only when preflight runs
     import boto3
@@ -404,10 +404,6 @@ def check_buckets(ctx: Context, out: Out) -> None:
                 out.ok(f"S3 bucket {bucket!r} exists", key)
 
 
-_ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
-                        r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))$")
-
-
 @check("spark-images")
 def check_spark_images(ctx: Context, out: Out) -> None:
     """Every team's own Spark image (the S3A image of teams with S3) is pushed, when it is in ECR."""
@@ -415,7 +411,7 @@ def check_spark_images(ctx: Context, out: Out) -> None:
         if not team.spark_image:
             continue
         key = f"kubegrid:teams[{t}].sparkImage"
-        image = _ECR_IMAGE.match(team.spark_image)
+        image = ECR_IMAGE.match(team.spark_image)
         if image is None:
             out.unchecked(f"{team.spark_image} is not in ECR: preflight cannot see whether it is pushed; the "
                           "nodes must be able to pull it", key)

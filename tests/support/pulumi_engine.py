@@ -175,7 +175,7 @@ def _drive(operation: str, directory: Path, stack_name: str, expect_no_changes: 
         elif operation == "preview":
             result = stack.preview(on_output=lines.append, on_event=events.append, color="never",
                                    expect_no_changes=expect_no_changes)
-            report["changes"] = {k: v for k, v in result.change_summary.items()}
+            report["changes"] = dict(result.change_summary)
         elif operation == "refresh":
             result = stack.refresh(on_output=lines.append, color="never")
             report["changes"] = dict(result.summary.resource_changes or {})

@@ -7,7 +7,6 @@ cannot resolve to loopback) and a fixed key pair, where EKS gives the pods Pod I
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from typing import Optional
 
 import boto3
 import requests
+
+from .cluster import free_port
 
 ACCESS_KEY = "kubegrid-test-access-key"
 SECRET_KEY = "kubegrid-test-secret-key"
@@ -31,9 +32,7 @@ class S3Emulator:
 
     def start(self, buckets: list[str], objects: list[tuple[str, str]], timeout: float = 30) -> "S3Emulator":
         """Serves ``buckets`` holding ``objects`` ((bucket, key); a key ending in / is a marker)."""
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.endpoint = f"http://127.0.0.1:{port}"

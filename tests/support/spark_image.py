@@ -17,7 +17,7 @@ import sys
 import tempfile
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ class AddedFile:
 
     @property
     def name(self) -> str:
-        return self.url.rsplit("/", 1)[1]
+        return PurePosixPath(self.path).name
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def definition(text: Optional[str] = None) -> ImageDefinition:
         if checksum is None:
             raise ValueError(f"{DOCKERFILE}: ADD {match['url']} has no --checksum=sha256:")
         dest = match["dest"]
-        files.append(AddedFile(match["url"], checksum[1], dest + match["url"].rsplit("/", 1)[1]
-                               if dest.endswith("/") else dest))
+        files.append(AddedFile(match["url"], checksum[1],
+                               dest + match["url"].rsplit("/", 1)[1] if dest.endswith("/") else dest))
     if len(files) != text.count("\nADD "):
         raise ValueError(f"{DOCKERFILE}: an ADD line is not of the form ADD [--flags] https://... /path")
     env = {m["name"]: m["value"] for m in _ENV.finditer(text)}

@@ -341,9 +341,9 @@ class ImageProfile:
 APACHE_IMAGE = ImageProfile("/opt/spark", "/opt/java/openjdk", ("spark", SPARK_UID), ("spark", SPARK_UID),
                             IMAGE_WORKDIR, IMAGE_ENV, entrypoint_command, {EXAMPLES_JAR_PATH: "examples"},
                             pyspark_home, IMAGE_WORKDIR)
-S3A_IMAGE = dataclasses.replace(
-    APACHE_IMAGE, env={**APACHE_IMAGE.env, **spark_image.definition().env},
-    files={**APACHE_IMAGE.files, **{f.path: f.path for f in spark_image.definition().files}})
+_S3A = spark_image.definition()
+S3A_IMAGE = dataclasses.replace(APACHE_IMAGE, env={**APACHE_IMAGE.env, **_S3A.env},
+                                files={**APACHE_IMAGE.files, **{f.path: f.path for f in _S3A.files}})
 """The image built from images/spark/Dockerfile: apache/spark's, with the files (their key is their path)
 and the environment it adds."""
 INSIGHTEDGE_IMAGE = ImageProfile(
